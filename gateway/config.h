@@ -1,0 +1,79 @@
+/*
+ * Configuration: one gateway file (state directory, sources directory, mappings directory,
+ * schema, plugin directory, logging) and one file per source (its plugin, region, mapping and
+ * the plugin's own settings). JSON, read with positions: a syntax error, unknown key, wrong
+ * type or missing required key names file:line:column and what is expected. Relative paths
+ * are taken from the directory of the file that names them. Format: config/README.md.
+ *
+ * The structs are plain read-only data: commands read their members directly; only this
+ * module fills them.
+ */
+#ifndef SPGW_CONFIG_H
+#define SPGW_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "log.h"
+
+struct spgw_source {
+	char *name;        /* "220100-changchun": "name" or the file name without .json */
+	char *file;        /* the source file's path */
+	char *plugin;      /* as written: a plugin name ("files") or a path to a .so */
+	char *plugin_path; /* resolved .so path: name -> <plugin_dir>/spgw-<name>.so */
+	char *region;      /* six digits */
+	char *mapping;     /* resolved mapping file path */
+	char *settings;    /* the "settings" object as compact JSON text, "{}" when absent */
+	json_t *settings_json; /* the same, parsed (owned) */
+	int timeout_ms;    /* "timeout" seconds in the file; default 60 s */
+	size_t memory_limit; /* "memory_limit_mb" in the file; default 1024 MiB */
+	int enabled;       /* "enabled", default true */
+};
+
+struct spgw_config {
+	char *path;          /* the gateway file */
+	char *state_dir;
+	char *sources_dir;
+	char *mappings_dir;
+	char *schema_path;
+	char *plugin_dir;
+	enum spgw_log_level log_level;
+	enum spgw_log_format log_format;
+	struct spgw_source *sources; /* sorted by name */
+	size_t nsources;
+};
+
+/*
+ * Read the gateway file and every *.json in its sources directory. Every problem is added to
+ * `diag` (all of them, not the first only); a source with problems is left out of
+ * `sources`. Returns SPGW_OK when there were none, else the first problem's code; *out is
+ * set whenever the gateway file itself could be read (so a caller can still report), and is
+ * released with spgw_config_free().
+ * Checks here are those of the files alone: keys, types, region code shape, that named files
+ * exist, unique source names. Plugin settings are checked by spgw_config_check_settings().
+ */
+enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct spgw_diag *diag);
+void spgw_config_free(struct spgw_config *c);
+
+/* NULL when no source has that name. */
+const struct spgw_source *spgw_config_source(const struct spgw_config *c, const char *name);
+
+/*
+ * Check a source's "settings" against what its plugin declares (`info` from
+ * spgw_host_describe): unknown settings (with a "did you mean" suggestion), wrong types and
+ * missing required ones, each at file:line:column. Adds every problem to `diag`; returns the
+ * first problem's code or SPGW_OK.
+ */
+enum spgw_rc spgw_config_check_settings(const struct spgw_source *src, const json_t *info,
+					struct spgw_diag *diag);
+
+/*
+ * Read a single source file outside the configured directory (`spgw ingest --source FILE`),
+ * resolving relative paths from its own directory and plugin names against c->plugin_dir.
+ */
+enum spgw_rc spgw_config_load_source(const struct spgw_config *c, const char *file,
+				     struct spgw_source *out, struct spgw_diag *diag);
+void spgw_config_source_clear(struct spgw_source *s);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Log lines for operators. Only the edges log (commands, the ingest loop, the daemon); modules
+ * return errors instead. One line per event: time, level, and "source=... table=... key=..."
+ * where they apply. Never a secret, never a whole record at info level.
+ */
+#ifndef SPGW_LOG_H
+#define SPGW_LOG_H
+
+#include <spgw/plugin.h>
+
+enum spgw_log_format { SPGW_LOG_PLAIN = 0, SPGW_LOG_JSON = 1 };
+
+/* Configure: lines at `level` or more severe are written to stderr in `format`. */
+void spgw_log_setup(enum spgw_log_level level, enum spgw_log_format format);
+/* Parse "error", "warning", "info", "debug"; returns -1 when unknown. */
+int spgw_log_level_parse(const char *s);
+
+/* `source` may be NULL (the gateway itself). */
+void spgw_log(enum spgw_log_level level, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
