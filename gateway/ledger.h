@@ -128,4 +128,12 @@ typedef enum spgw_rc (*spgw_ledger_count_fn)(void *ud, const char *source, const
 enum spgw_rc spgw_ledger_counts(struct spgw_ledger *l, spgw_ledger_count_fn fn, void *ud,
 				struct spgw_error *err);
 
+/*
+ * Test seam (after SQLite's fault injection): after `n` more successful write statements
+ * (record, cursor and quarantine writes, and COMMIT), every further one fails with an
+ * I/O error (SPGW_E_IO) without touching the database, until reset with a negative `n`.
+ * Lets a test check that a failed batch leaves nothing half-written. Tests only.
+ */
+void spgw_ledger_fail_after(struct spgw_ledger *l, long n);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * Declarative mapping: a source system's records into SPGL records (config/mappings/*.json).
+ * Declarative mapping: a source system's records into SPGL records (config/mappings/ (one JSON file per source system)).
  * Renames, code tables, date normalisation, text clean-up, unit conversion, constants,
  * defaults, concatenation, derived keys, and one source record producing records for several
  * tables. The file format is documented in config/mappings/README.md.

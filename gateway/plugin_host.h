@@ -7,7 +7,24 @@
  *
  * Transaction discipline, which lets the caller keep one ledger transaction open: between two
  * commit callbacks of one job, the host delivers records of that job only. Other children
- * wait (their socket buffers fill and block them) until the job commits or ends.
+ * wait (their socket buffers fill and block them) until the job commits or ends. A waiting
+ * child's timeout does not run: its silence is the host's doing.
+ *
+ * Details the callers may rely on:
+ * - The record callback's `json` is followed by a NUL byte not counted in `len` (records may
+ *   hold NULs themselves, so use `len`).
+ * - When the commit callback fails, the records since the previous commit stay open: the
+ *   plugin is told, must stop, and `abort` is called when the job ends. A record or commit
+ *   after that is a violation (the cursor must never pass records that were not stored).
+ * - Cursors are UTF-8 text without NUL, at most SPGW_MAX_CURSOR bytes; table names 1 to
+ *   SPGW_MAX_TABLE_NAME bytes of printable ASCII, and in the plugin's `tables` when it has one.
+ * - Log lines (the plugin's log() and whatever it prints) are cut at SPGW_MAX_LOG_LINE, have
+ *   control characters replaced and invalid UTF-8 shown as '?', and are limited to
+ *   SPGW_MAX_LOG_RATE a second per child; a warning then says how many were dropped.
+ * - The memory limit is applied by spgw-plugin-runner to itself before it loads the plugin
+ *   (a runner built with AddressSanitizer cannot have one and logs a warning instead).
+ * - When a job ends, whatever is left in its child's process group is killed.
+ * - A COUNT job whose plugin has no count() ends with SPGW_E_NOTFOUND ("not counted").
  */
 #ifndef SPGW_PLUGIN_HOST_H
 #define SPGW_PLUGIN_HOST_H
@@ -35,7 +52,8 @@ const char *spgw_host_runner(void);
  *     "count": bool }
  * SPGW_E_ABI for another ABI version (message names the path, its version and ours);
  * SPGW_E_PLUGIN when it cannot be loaded, lacks the symbol, has a malformed descriptor, or
- * its child crashes or hangs past `timeout_ms`.
+ * its child crashes or hangs past `timeout_ms` (0: 60 s). The error's text names the path;
+ * its source is empty. Nothing of the plugin runs but its library constructors.
  */
 enum spgw_rc spgw_host_describe(const char *plugin_path, int timeout_ms, json_t **info,
 				struct spgw_error *err);
@@ -52,6 +70,8 @@ struct spgw_host_job {
 	const char *plugin_path; /* the .so */
 	const char *settings;    /* the source's settings as JSON text ("{}" when none) */
 	const char *region;      /* six digits */
+	const char *workdir;     /* the child's working directory, so relative paths in its
+				  * settings resolve from the source file's folder; NULL: ours */
 	const char *cursor;      /* last committed cursor; NULL on the first pull */
 	enum spgw_host_op op;
 	const char *count_table; /* COUNT: source table or NULL for all */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "spgw_limits.h"
 #include "mem.h"
 
 void spgw_reasons_init(struct spgw_reasons *r)

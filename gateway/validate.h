@@ -18,10 +18,24 @@
  * fields, types, lengths in code points, code tables, formats (项目代码, 工程代码,
  * 统一社会信用代码 with its check character, region codes, GB/T 4754 industry codes, dates and
  * datetimes that exist on the calendar), numeric ranges and scales, and the canonical-number
- * range of PROTOCOL.md §2.
+ * range of PROTOCOL.md §2. The count includes reasons that could not be stored because memory
+ * ran out, so a record is never taken as valid for lack of memory. Codes chosen where
+ * PROTOCOL.md §4 has no exact one (config/schema/README.md lists them all): an unknown or
+ * not-sent field, a field that must be empty, a broken cross-field rule or minimum: "format";
+ * XZQHDM other than the source's region: "code"; any problem with the table's count-date
+ * field: "day"; an unknown table: "format" for the record (field "").
  */
 size_t spgw_validate(const struct spgw_schema *s, const char *table, const char *region,
 		     const json_t *record, struct spgw_reasons *out);
+
+/*
+ * Warnings about a record that is sent anyway (the caller logs them; they never quarantine):
+ * a value above its field's "warn_above" (ZTZE over 10,000,000 万元: a probable 元/万元
+ * mix-up) and a region-list item outside the source's region (works cross borders). Appends
+ * to `out` with code "warning"; returns how many.
+ */
+size_t spgw_validate_warnings(const struct spgw_schema *s, const char *table, const char *region,
+			      const json_t *record, struct spgw_reasons *out);
 
 /* Format checks, exposed for the mapping engine and tests. Each returns nonzero when valid. */
 int spgw_validate_uscc(const char *s); /* 统一社会信用代码, GB 32100 with check character */

@@ -15,7 +15,8 @@
  * source's settings (the provincial-platform plugin runs once per city).
  *
  * Every call below happens in a child process that the gateway starts for one source and one
- * operation (describe, pull or count). The child is single-threaded from the plugin's point of
+ * operation (describe, pull or count), with its working directory set to the folder of the
+ * source's configuration file, so relative paths in settings resolve from there. The child is single-threaded from the plugin's point of
  * view, has stdout and stderr redirected into the gateway's log, and runs under a memory limit
  * and a timeout. A plugin may crash: the gateway reports it and the other sources go on. Only
  * records followed by a commit() are kept (see pull).
@@ -145,8 +146,8 @@ struct spgw_host {
 	/*
 	 * pull() only. Declare that every record emitted since the previous commit (or since
 	 * pull() began) is complete, and that the source's position after them is `cursor` (a
-	 * NUL-terminated string of at most 4096 bytes, any text the plugin chooses: a timestamp
-	 * and id, a file name and offset...). The host writes those records and this cursor in one
+	 * NUL-terminated string of at most 4096 bytes of valid UTF-8, any text the plugin
+	 * chooses: a timestamp and id, a file name and offset...). The host writes those records and this cursor in one
 	 * transaction: after a crash at any instant, the next pull() receives the last committed
 	 * cursor and nothing before it is lost or stored twice.
 	 *

@@ -1,0 +1,55 @@
+/*
+ * The commands behind `spgw <command>`. Each takes the arguments after its name and returns a
+ * process exit status (SPGW_EXIT_*). Commands are the edge: they print and log; the stages
+ * they call only return errors.
+ */
+#ifndef SPGW_CMD_H
+#define SPGW_CMD_H
+
+#include "config.h"
+#include "error.h"
+#include "ledger.h"
+#include "schema.h"
+
+/* Exit statuses, documented in `spgw --help` and README.md. Never renumbered. */
+enum spgw_exit {
+	SPGW_EXIT_OK = 0,      /* done, nothing failed */
+	SPGW_EXIT_PARTIAL = 1, /* done, but some part failed (a source, a replayed entry) */
+	SPGW_EXIT_USAGE = 2,   /* the command line was wrong */
+	SPGW_EXIT_CONFIG = 3,  /* the configuration has problems */
+	SPGW_EXIT_STATE = 4,   /* the state directory or ledger is unusable */
+	SPGW_EXIT_PLUGIN = 5,  /* a plugin could not be loaded or described */
+	SPGW_EXIT_ERROR = 6,   /* anything else (out of memory, I/O) */
+};
+
+/* What every command gets from the global options. */
+struct spgw_cmd_ctx {
+	const char *config_path; /* -c FILE, $SPGW_CONFIG, or the installed default */
+	int verbose;             /* -v count */
+	int quiet;               /* -q */
+};
+
+/* Map a result code to the exit status a command returns for it. */
+int spgw_cmd_exit(enum spgw_rc rc);
+/* Print an error as one line on stderr: "spgw: file:line:col: text [key]". */
+void spgw_cmd_perror(const struct spgw_error *err);
+
+/*
+ * Load what most commands need: the configuration (problems printed; any problem stops),
+ * the schema, and, when `ledger` is not NULL, the ledger. Returns an exit status; on
+ * SPGW_EXIT_OK the out-parameters are set and owned by the caller.
+ */
+int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+		  struct spgw_schema **schema, struct spgw_ledger **ledger);
+
+/* True when argv[i] is -h or --help. */
+int spgw_cmd_wants_help(int argc, char **argv);
+
+int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_schema(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+
+#endif

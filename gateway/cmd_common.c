@@ -1,0 +1,99 @@
+/* What the commands share: exit statuses, error lines, loading config, schema and ledger. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "diag.h"
+#include "log.h"
+
+int spgw_cmd_exit(enum spgw_rc rc)
+{
+	switch (rc) {
+	case SPGW_OK:
+		return SPGW_EXIT_OK;
+	case SPGW_E_USAGE:
+		return SPGW_EXIT_USAGE;
+	case SPGW_E_SYNTAX:
+	case SPGW_E_CONFIG:
+	case SPGW_E_SCHEMA:
+	case SPGW_E_MAPPING:
+		return SPGW_EXIT_CONFIG;
+	case SPGW_E_LEDGER:
+	case SPGW_E_STATE:
+		return SPGW_EXIT_STATE;
+	case SPGW_E_PLUGIN:
+	case SPGW_E_ABI:
+		return SPGW_EXIT_PLUGIN;
+	default:
+		return SPGW_EXIT_ERROR;
+	}
+}
+
+void spgw_cmd_perror(const struct spgw_error *err)
+{
+	char line[1024];
+
+	fprintf(stderr, "spgw: %s\n", spgw_error_format(err, line, sizeof(line)));
+}
+
+int spgw_cmd_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	return 0;
+}
+
+int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+		  struct spgw_schema **schema, struct spgw_ledger **ledger)
+{
+	struct spgw_config *c = NULL;
+	struct spgw_schema *s = NULL;
+	struct spgw_ledger *l = NULL;
+	struct spgw_diag diag;
+	struct spgw_error err;
+	size_t i;
+	int status = SPGW_EXIT_OK;
+
+	spgw_diag_init(&diag);
+	memset(&err, 0, sizeof(err));
+	spgw_config_load(ctx->config_path, &c, &diag);
+	if (c && !diag.n)
+		spgw_schema_load(c->schema_path, &s, &diag);
+	if (diag.n || !c || !s) {
+		for (i = 0; i < diag.n; i++)
+			spgw_cmd_perror(&diag.items[i]);
+		if (!diag.n)
+			fprintf(stderr, "spgw: %s: cannot read the configuration\n",
+				ctx->config_path);
+		fprintf(stderr, "spgw: %zu configuration problem(s); nothing was done\n",
+			diag.n ? diag.n : 1);
+		status = SPGW_EXIT_CONFIG;
+		goto out;
+	}
+	spgw_log_setup(ctx->quiet ? SPGW_LOG_ERROR
+				  : ctx->verbose > 1 ? SPGW_LOG_DEBUG
+				  : ctx->verbose ? SPGW_LOG_DEBUG : c->log_level,
+		       c->log_format);
+	if (ledger) {
+		if (spgw_ledger_open(c->state_dir, &l, &err)) {
+			spgw_cmd_perror(&err);
+			status = spgw_cmd_exit(err.code);
+			goto out;
+		}
+		*ledger = l;
+		l = NULL;
+	}
+	*config = c;
+	*schema = s;
+	c = NULL;
+	s = NULL;
+out:
+	spgw_diag_free(&diag);
+	spgw_ledger_close(l);
+	spgw_schema_free(s);
+	spgw_config_free(c);
+	return status;
+}

@@ -1,0 +1,58 @@
+/*
+ * Private to ledger_open.c (opening, identity checks, migrations) and ledger.c (the
+ * operations): the ledger's connection and its prepared statements. Nothing else includes
+ * this header.
+ */
+#ifndef SPGW_LEDGER_INT_H
+#define SPGW_LEDGER_INT_H
+
+#include <sqlite3.h>
+#include <time.h>
+
+#include "ledger.h"
+
+/* How long a statement waits for another process's lock before failing (ms): a second spgw
+ * on the same state directory, or an operator's sqlite3 shell, holds it briefly. */
+#define LEDGER_BUSY_MS 5000
+
+/* The statements prepared once at open (ledger.c holds their SQL). */
+enum ledger_stmt {
+	LEDGER_ST_BEGIN,
+	LEDGER_ST_COMMIT,
+	LEDGER_ST_ROLLBACK,
+	LEDGER_ST_HEAD,
+	LEDGER_ST_PUT,
+	LEDGER_ST_CURSOR_GET,
+	LEDGER_ST_CURSOR_SET,
+	LEDGER_ST_Q_FIND,
+	LEDGER_ST_Q_SEEN,
+	LEDGER_ST_Q_INSERT,
+	LEDGER_ST_Q_STATE,
+	LEDGER_ST_Q_RESOLVE,
+	LEDGER_ST_Q_UPDATE,
+	LEDGER_ST_COUNT
+};
+
+struct spgw_ledger {
+	sqlite3 *db;
+	char *dir;
+	char *path;
+	int in_txn;       /* between a successful begin and commit/rollback */
+	long fail_after;  /* test seam: write statements left before failing; -1 off */
+	int simulated;    /* the last failure came from the seam, not SQLite */
+	time_t now_sec;   /* created_at/updated_at cache: one strftime per second */
+	char now[24];
+	sqlite3_stmt *st[LEDGER_ST_COUNT];
+};
+
+/*
+ * Turn an SQLite result `src` into our code and a message saying what was being done
+ * (`what`) and what to do next.
+ */
+enum spgw_rc spgw_ledger_db_fail(struct spgw_ledger *l, int src, const char *what,
+				 struct spgw_error *err);
+
+/* Prepare the statements every put and commit runs, once per connection. */
+enum spgw_rc spgw_ledger_prepare(struct spgw_ledger *l, struct spgw_error *err);
+
+#endif
