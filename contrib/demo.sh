@@ -11,6 +11,7 @@ meson compile -C "$build" >/dev/null
 export SPGW_PLUGIN_DIR="$top/$build/plugins"
 spgw="$top/$build/gateway/spgw"
 rm -rf var
+mkdir -p var/state
 "$build/contrib/gen/spgw-gen-drops" --out var/drops/220100 --region 220100 --projects 500 --dirty 5
 "$build/contrib/gen/spgw-gen-drops" --out var/drops/220300 --region 220300 --projects 300 \
 	--dirty 5 --gbk --jsonl

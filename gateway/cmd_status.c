@@ -25,7 +25,7 @@ static enum spgw_rc add_row(void *ud, const char *source, const char *region, co
 {
 	struct status_ctx *sc = ud;
 	json_t *o = json_pack("{s:s,s:s?,s:s?,s:s,s:I}", "source", source, "region", region,
-			      "table", table, "state", state, (json_int_t)count);
+			      "table", table, "state", state, "count", (json_int_t)count);
 
 	if (!o || json_array_append_new(sc->rows, o))
 		return SPGW_E_NOMEM;

@@ -206,6 +206,24 @@ static int open_out(struct out *o, const struct opts *op, const char *table, lon
 	return 0;
 }
 
+/* mkdir -p: the drop directory may be several levels deep */
+static int make_dirs(const char *path)
+{
+	char tmp[4096];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: spgw-gen-drops --out DIR [--region 220100] [--projects N] [--seed S]\n"
@@ -260,7 +278,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	mkdir(op.out, 0755);
+	if (make_dirs(op.out)) {
+		fprintf(stderr, "spgw-gen-drops: %s: %s\n", op.out, strerror(errno));
+		return 1;
+	}
 	rng_state = op.seed * 1000003u + (uint64_t)atol(op.region);
 	memset(&ex, 0, sizeof(ex));
 	memset(&po, 0, sizeof(po));
@@ -300,7 +321,11 @@ int main(int argc, char **argv)
 			fullwidth(xmdm_out, xmdm);
 		else
 			snprintf(xmdm_out, sizeof(xmdm_out), "%s", xmdm);
-		snprintf(county, sizeof(county), "%.4s%02d", op.region, 1 + (int)pick(5));
+		/* a real county-level code: every prefecture has an 02 district (Yanbian: 01),
+		 * Changchun 02-06 */
+		snprintf(county, sizeof(county), "%.4s%02d", op.region,
+			 !strncmp(op.region, "2224", 4) ? 1
+			 : !strncmp(op.region, "2201", 4) ? 2 + (int)pick(5) : 2);
 		snprintf(xmmc, sizeof(xmmc), "%s%s%s项目", towns[pick(10)], phrases[pick(16)],
 			 phrases[pick(16)]);
 		p = jsgmjnr;

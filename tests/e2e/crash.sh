@@ -4,7 +4,7 @@
 # exactly the expected entries, and pass SQLite's integrity check.
 . "$(dirname "$0")/lib.sh"
 
-KILLS=${SPGW_CRASH_KILLS:-30}
+KILLS=${SPGW_CRASH_KILLS:-50}
 make_config
 "$SPGW_GEN" --out "$T/drops/220100" --region 220100 --projects 3000 --dirty 5 --seed 11 \
 	--rows-per-file 2000

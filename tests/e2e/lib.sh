@@ -1,6 +1,6 @@
 # Shared by the end-to-end tests: a scratch config tree around the real spgw binary.
 # Environment (set by tests/meson.build): SPGW, SPGW_GEN, SPGW_PLUGIN_DIR, SPGW_SRC.
-set -eu
+set -u
 : "${SPGW:?}" "${SPGW_GEN:?}" "${SPGW_PLUGIN_DIR:?}" "${SPGW_SRC:?}"
 export SPGW_PLUGIN_DIR
 T=$(mktemp -d "${TMPDIR:-/tmp}/spgw-e2e.XXXXXX")
