@@ -27,6 +27,7 @@ struct opts {
 	int jsonl;
 	int gbk;
 	long rows_per_file;
+	int cases;
 	const char *region;
 	const char *out;
 };
@@ -227,7 +228,8 @@ static int make_dirs(const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: spgw-gen-drops --out DIR [--region 220100] [--projects N] [--seed S]\n"
-		   "                      [--dirty PERCENT] [--jsonl] [--gbk] [--rows-per-file N]\n");
+		   "                      [--dirty PERCENT] [--jsonl] [--gbk] [--rows-per-file N]\n"
+		   "                      [--cases PER_PROJECT (default 2, 4 steps each)]\n");
 }
 
 int main(int argc, char **argv)
@@ -243,7 +245,7 @@ int main(int argc, char **argv)
 	static const char *const splclx[] = { "政府投资房屋建筑类", "一般社会投资类",
 					      "社会投资中小型工程" };
 	static const char *const lxlx[] = { "审批", "核准", "备案" };
-	struct opts op = { 1, 100, 5, 0, 0, 100000, "220100", NULL };
+	struct opts op = { 1, 100, 5, 0, 0, 100000, 2, "220100", NULL };
 	struct expect ex;
 	struct out po, so;
 	long i, pfile = 0, prow = 0, srow = 0, sfile = 0;
@@ -264,6 +266,8 @@ int main(int argc, char **argv)
 			op.dirty_pct = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--rows-per-file") && a + 1 < argc)
 			op.rows_per_file = atol(argv[++a]);
+		else if (!strcmp(argv[a], "--cases") && a + 1 < argc)
+			op.cases = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--jsonl"))
 			op.jsonl = 1;
 		else if (!strcmp(argv[a], "--gbk"))
@@ -274,7 +278,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!op.out || strlen(op.region) != 6 || op.projects < 0 || op.rows_per_file < 1 ||
-	    op.dirty_pct < 0 || op.dirty_pct > 100) {
+	    op.dirty_pct < 0 || op.dirty_pct > 100 || op.cases < 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -393,7 +397,7 @@ int main(int argc, char **argv)
 
 		/* the project's cases: received, accepted, processing, done */
 		nsteps = 4;
-		for (c = 0; c < 2; c++) {
+		for (c = 0; c < op.cases; c++) {
 			static const char *const labels[] = { "收件", "受理", "部门开始办理", "办结" };
 			char slbm[48], blsj[40], dwdm[19], gcdm[32];
 
