@@ -48,6 +48,30 @@ check "the crashed source's cursor is its last commit" c10 \
 	"$(sql "SELECT cursor FROM cursors WHERE source='crash'")"
 rm -f "$T/sources/crash.json"
 
+# 3b. hostile records from an otherwise working source: a 10 MB field, nesting 5000 deep,
+# invalid UTF-8. Each is kept whole in quarantine with its reason; none stops the source.
+mkdir -p "$T/hostile"
+{
+	printf '{"id":"H1","xmmc":"'
+	head -c 10000000 /dev/zero | tr '\0' 'a'
+	printf '"}\n'
+	awk 'BEGIN { for (i = 0; i < 5000; i++) printf "["; for (i = 0; i < 5000; i++) printf "]"; printf "\n" }'
+	printf '{"id":"H3","xmmc":"\377\376 bad bytes"}\n'
+} > "$T/hostile/projects_1.jsonl"
+cat > "$T/sources/hostile.json" <<JSON
+{ "plugin": "files", "region": "220100", "mapping": "files-demo.json",
+  "settings": { "dir": "$T/hostile", "encoding": "utf-8", "stable_seconds": 0 } }
+JSON
+"$SPGW" -c "$T/spgw.json" ingest --source hostile > "$T/out" 2>&1; rc=$?
+check "hostile records do not fail the source" 0 "$rc"
+check "all three hostile records are in quarantine" 3 \
+	"$(sql "SELECT count(*) FROM quarantine WHERE source='hostile'")"
+check "the 10 MB record is kept whole" 1 \
+	"$(sql "SELECT count(*) FROM quarantine WHERE source='hostile' AND length(raw) > 10000000")"
+check "the deep nesting is refused with its reason, not a crash" 1 \
+	"$(sql "SELECT count(*) FROM quarantine WHERE source='hostile' AND reasons LIKE '%nesting%'")"
+rm -f "$T/sources/hostile.json"
+
 # 4. another ABI: refused by plugin-check with both numbers
 "$SPGW" plugin-check "$SPGW_TEST_PLUGINS/wrong_abi.so" > "$T/out" 2>&1; rc=$?
 check "plugin-check of another ABI exits 5" 5 "$rc"
