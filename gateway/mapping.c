@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json_parse.h"
 #include "spgw_limits.h"
 #include "mapping_int.h"
 #include "mem.h"
@@ -735,7 +736,7 @@ static enum spgw_rc run_emit(struct run *x, const struct mapping_emit *e,
 {
 	const json_t *list;
 	json_t *parsed = NULL;
-	json_error_t jerr;
+	struct spgw_json_error jerr;
 	size_t i;
 	enum spgw_rc rc = SPGW_OK;
 
@@ -754,8 +755,8 @@ static enum spgw_rc run_emit(struct run *x, const struct mapping_emit *e,
 		}
 		if (!len)
 			return SPGW_OK;
-		parsed = json_loadb(s, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!parsed && json_error_code(&jerr) == json_error_out_of_memory)
+		parsed = spgw_json_parse(s, len, &jerr);
+		if (!parsed && !strcmp(jerr.text, "out of memory"))
 			return SPGW_E_NOMEM;
 		if (json_is_array(parsed))
 			list = parsed;

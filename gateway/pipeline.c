@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "canonical.h"
+#include "json_parse.h"
 #include "spgw_limits.h"
 #include "mem.h"
 #include "validate.h"
@@ -268,16 +269,16 @@ out:
 /* Parse the plugin's bytes; on failure quarantine them and return NULL with *rc set. */
 static json_t *parse_raw(struct record_ctx *c, enum spgw_rc *rc)
 {
-	json_error_t jerr;
+	struct spgw_json_error jerr;
 	json_t *src;
 	char en[400], zh[400];
 
 	*rc = SPGW_OK;
-	src = json_loadb(c->raw, c->len, JSON_REJECT_DUPLICATES, &jerr);
+	src = spgw_json_parse(c->raw, c->len, &jerr);
 	if (!src) {
-		snprintf(en, sizeof(en), "the source record is not valid UTF-8 JSON: %s (byte %d)",
+		snprintf(en, sizeof(en), "the source record is not valid UTF-8 JSON: %s (byte %zu)",
 			 jerr.text, jerr.position);
-		snprintf(zh, sizeof(zh), "源记录不是有效的 UTF-8 JSON：%s（第 %d 字节）", jerr.text,
+		snprintf(zh, sizeof(zh), "源记录不是有效的 UTF-8 JSON：%s（第 %zu 字节）", jerr.text,
 			 jerr.position);
 		*rc = quarantine_whole(c, "json", en, zh);
 		return NULL;
@@ -447,7 +448,7 @@ enum spgw_rc spgw_pipeline_replay(struct spgw_pipeline *p, const struct spgw_pip
 	c.row = row;
 	c.replay_reasons = &rr;
 	st->records++;
-	rec = json_loadb(row->raw, row->raw_len, JSON_REJECT_DUPLICATES, NULL);
+	rec = spgw_json_parse(row->raw, row->raw_len, NULL);
 	if (!rec || !json_is_object(rec)) {
 		/* the bytes themselves are bad: only the source can fix them */
 		rc = SPGW_OK;
