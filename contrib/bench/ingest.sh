@@ -19,13 +19,14 @@ trap 'rm -rf "$work"' EXIT
 
 run() {
 	n=$1
+	maps=${2:-$top/config/mappings}
 	rm -rf "$work/drops" "$work/state" "$work/sources"
 	mkdir -p "$work/state" "$work/sources"
 	"$build/contrib/gen/spgw-gen-drops" --out "$work/drops" --projects "$n" --cases 0 \
 		--dirty 2 --seed 42 --rows-per-file 20000
 	bytes=$(cat "$work"/drops/projects_* | wc -c)
 	cat > "$work/spgw.json" <<JSON
-{ "state_dir": "state", "sources_dir": "sources", "mappings_dir": "$top/config/mappings",
+{ "state_dir": "state", "sources_dir": "sources", "mappings_dir": "$maps",
   "schema": "$top/config/schema/spgl-v3.json", "log": { "level": "warning" } }
 JSON
 	cat > "$work/sources/bench.json" <<JSON
@@ -52,5 +53,12 @@ JSON
 }
 
 echo "spgw ingest benchmark on $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "files-demo mapping: each row -> 1 SPGL_XMJBXXB (~1.4 KB) + 1-3 SPGL_XMDWXXB"
 run "${1:-10000}"
 run "${2:-100000}"
+# the same rows mapped one to one: one ~1.4 KB, 36-field SPGL record per source record
+mkdir -p "$work/one"
+jq 'del(.tables.projects.emit[1])' "$top/config/mappings/files-demo.json" \
+	> "$work/one/files-demo.json"
+echo "one-to-one mapping: each row -> 1 SPGL_XMJBXXB (~1.4 KB)"
+run "${2:-100000}" "$work/one"
