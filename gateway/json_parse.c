@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "mem.h"
 #include "spgw_limits.h"
+#include "text.h"
 
 struct parser {
 	const unsigned char *p, *end, *start;
@@ -93,27 +94,8 @@ static int hex4(const unsigned char *p, unsigned *out)
 static int put_utf8(struct parser *ps, unsigned cp)
 {
 	char b[4];
-	size_t n;
+	size_t n = spgw_text_utf8_encode(cp, b);
 
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xC0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (char)(0xE0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		b[0] = (char)(0xF0 | (cp >> 18));
-		b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
 	return spgw_buf_add(&ps->scratch, b, n, NULL) ? -1 : 0;
 }
 

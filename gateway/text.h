@@ -21,6 +21,9 @@
  * U+10FFFF). Otherwise *bad (if not NULL) gets the byte offset of the first bad sequence. */
 int spgw_text_utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* Write code point `cp` (<= U+10FFFF, not a surrogate) as UTF-8 into `out`; returns 1-4. */
+size_t spgw_text_utf8_encode(unsigned cp, char out[4]);
+
 /*
  * Decode GB18030 (a superset of GBK and GB2312) bytes and append the UTF-8 text to `out`
  * (its ceiling bounds the output). SPGW_E_TEXT when a byte sequence is invalid or cut short:
