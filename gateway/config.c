@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "jsonpos.h"
 #include "spgw_limits.h"
+#include "suggest.h"
 #include "mem.h"
 #include "text.h"
 
@@ -129,49 +130,16 @@ static const char *json_kind(const json_t *v)
 	}
 }
 
-/* Optimal string alignment distance (a swap of two neighbours costs 1), for "did you mean". */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t d[33][33];
-
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++)
-		for (j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1, v = d[i - 1][j - 1] + cost;
-
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
-
-/* The candidate nearest `key`, if near enough to be a likely typo: a third of its length. */
+/* The candidate nearest `key`, if near enough to be a likely typo. */
 static const char *suggest(const char *key, const char *const *names, size_t n)
 {
-	const char *best = NULL;
-	size_t i, bestd = SIZE_MAX;
+	struct spgw_suggest sg;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		size_t dist = edit_distance(key, names[i]), allowed = strlen(names[i]) / 3;
-
-		if (dist <= (allowed ? allowed : 1) && dist < bestd) {
-			best = names[i];
-			bestd = dist;
-		}
-	}
-	return best;
+	spgw_suggest_init(&sg, key);
+	for (i = 0; i < n; i++)
+		spgw_suggest_try(&sg, names[i]);
+	return spgw_suggest_best(&sg);
 }
 
 /* "unknown key "x" (did you mean "y"?)" or the list of what is known; `what` is "key" or

@@ -15,6 +15,7 @@
 #include "jsonpos.h"
 #include "spgw_limits.h"
 #include "mapping_int.h"
+#include "suggest.h"
 #include "mem.h"
 #include "text.h"
 
@@ -102,39 +103,9 @@ void spgw_mapping_nomem(struct mapping_load *ld, const char *what)
 
 /* --- "did you mean" --- */
 
-static int lower_ascii(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Edit distance ignoring ASCII case (a wrong case is the commonest typo: "From"). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, row[65], prev, tmp;
-
-	if (la > 64 || lb > 64)
-		return (size_t)-1;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = prev + (lower_ascii(a[i - 1]) != lower_ascii(b[j - 1]));
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (tmp + 1 < row[j])
-				row[j] = tmp + 1;
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
 void spgw_mapping_suggest_try(struct mapping_suggest *s, const char *cand)
 {
-	size_t d = distance(s->key, cand);
+	size_t d = spgw_suggest_distance(s->key, cand);
 
 	if (d < s->bestd) {
 		s->bestd = d;
@@ -145,10 +116,10 @@ void spgw_mapping_suggest_try(struct mapping_suggest *s, const char *cand)
 /* " (did you mean \"x\"?)" when a candidate is close enough, else "". */
 const char *spgw_mapping_suggest_text(const struct mapping_suggest *s, char *buf, size_t size)
 {
-	size_t len = strlen(s->key);
+	struct spgw_suggest sg = { s->key, s->best, s->bestd };
 
 	buf[0] = '\0';
-	if (s->best && (s->bestd <= 2 || s->bestd * 3 <= len) && s->bestd < len)
+	if (spgw_suggest_best(&sg))
 		snprintf(buf, size, " (did you mean \"%s\"?)", s->best);
 	return buf;
 }

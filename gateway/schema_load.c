@@ -15,6 +15,7 @@
 #include "spgw_limits.h"
 #include "mem.h"
 #include "schema_int.h"
+#include "suggest.h"
 
 /* ---- problems ---- */
 
@@ -106,31 +107,6 @@ void spgw_schema_nomem(struct spgw_schema_loader *ld, const char *path)
 	spgw_schema_problem(ld, SPGW_E_NOMEM, path, NULL, "out of memory while loading the schema");
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t row[64], i, j, la = strlen(a), lb = strlen(b);
-
-	if (lb >= 64)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t diag = row[0], cur;
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			cur = row[j];
-			row[j] = diag + (a[i - 1] != b[j - 1]);
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			if (cur + 1 < row[j])
-				row[j] = cur + 1;
-			diag = cur;
-		}
-	}
-	return row[lb];
-}
-
 /* Typos in a key would silently drop a rule: every key must be a known one. */
 void spgw_schema_check_keys(struct spgw_schema_loader *ld, const json_t *obj, const char *path,
 			    const char *const *allowed)
@@ -140,15 +116,17 @@ void spgw_schema_check_keys(struct spgw_schema_loader *ld, const json_t *obj, co
 	size_t i;
 
 	json_object_foreach((json_t *)obj, k, v) {
-		const char *best = NULL;
+		struct spgw_suggest sg;
+		const char *best;
 
 		for (i = 0; allowed[i] && strcmp(k, allowed[i]); i++)
 			;
 		if (allowed[i])
 			continue;
+		spgw_suggest_init(&sg, k);
 		for (i = 0; allowed[i]; i++)
-			if (edit_distance(k, allowed[i]) <= 2)
-				best = allowed[i];
+			spgw_suggest_try(&sg, allowed[i]);
+		best = spgw_suggest_best(&sg);
 		if (best)
 			spgw_schema_problem(ld, SPGW_E_SCHEMA, path, k,
 					    "unknown key \"%s\" (did you mean \"%s\"?)", k, best);
