@@ -130,6 +130,8 @@ static int step_write(struct spgw_ledger *l, sqlite3_stmt *s)
 {
 	if (l->fail_after == 0) {
 		l->simulated = 1;
+		if (l->fail_once)
+			l->fail_after = -1;
 		return SQLITE_IOERR;
 	}
 	if (l->fail_after > 0)
@@ -140,6 +142,13 @@ static int step_write(struct spgw_ledger *l, sqlite3_stmt *s)
 void spgw_ledger_fail_after(struct spgw_ledger *l, long n)
 {
 	l->fail_after = n < 0 ? -1 : n;
+	l->fail_once = 0;
+}
+
+void spgw_ledger_fail_once(struct spgw_ledger *l, long n)
+{
+	l->fail_after = n < 0 ? -1 : n;
+	l->fail_once = 1;
 }
 
 /* The current time as RFC 3339 UTC with seconds, "2026-11-22T12:00:00Z" (borrowed). */

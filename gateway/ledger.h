@@ -135,5 +135,8 @@ enum spgw_rc spgw_ledger_counts(struct spgw_ledger *l, spgw_ledger_count_fn fn, 
  * Lets a test check that a failed batch leaves nothing half-written. Tests only.
  */
 void spgw_ledger_fail_after(struct spgw_ledger *l, long n);
+/* The same, but only the one write fails and later ones succeed: catches a caller that
+ * ignores a failed write and commits the rest. Tests only. */
+void spgw_ledger_fail_once(struct spgw_ledger *l, long n);
 
 #endif

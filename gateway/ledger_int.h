@@ -39,6 +39,7 @@ struct spgw_ledger {
 	char *path;
 	int in_txn;       /* between a successful begin and commit/rollback */
 	long fail_after;  /* test seam: write statements left before failing; -1 off */
+	int fail_once;    /* test seam: only that one write fails */
 	int simulated;    /* the last failure came from the seam, not SQLite */
 	time_t now_sec;   /* created_at/updated_at cache: one strftime per second */
 	char now[24];
