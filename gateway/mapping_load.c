@@ -559,6 +559,8 @@ enum spgw_rc spgw_mapping_load(const char *path, const struct spgw_schema *schem
 	enum spgw_rc rc;
 
 	memset(&ld, 0, sizeof(ld));
+	/* jansson leaves it unset on some out-of-memory paths, and its code is read below */
+	memset(&jerr, 0, sizeof(jerr));
 	ld.diag = diag;
 	spgw_buf_init(&text, SPGW_MAX_CONFIG_FILE, "mapping file");
 	ld.m = spgw_calloc(1, sizeof(*ld.m));
