@@ -117,9 +117,18 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		case 'n':
 			io.dry_run = 1;
 			break;
-		case 'p':
-			io.parallel = (size_t)strtoul(optarg, NULL, 10);
+		case 'p': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 256) {
+				fprintf(stderr, "spgw: ingest: --parallel wants a number from 1 to "
+						"256, got \"%s\"\n", optarg);
+				return SPGW_EXIT_USAGE;
+			}
+			io.parallel = (size_t)v;
 			break;
+		}
 		case 'h':
 			help(stdout);
 			return SPGW_EXIT_OK;
