@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config_int.h"
 #include "jsonpos.h"
 #include "spgw_limits.h"
 #include "suggest.h"
@@ -28,16 +29,6 @@
 
 #define SOURCE_NAME_MAX 64
 
-/* One configuration file, read and indexed. */
-struct cfile {
-	const char *path; /* borrowed */
-	char *text;       /* owned: the bytes read */
-	const char *json; /* into text, after a UTF-8 byte order mark if there was one */
-	size_t len;       /* bytes at json */
-	json_t *root;     /* owned: the top-level object */
-	struct spgw_jsonpos *pos; /* owned */
-	const struct spgw_jsonpos_at *root_at; /* borrowed from pos */
-};
 
 enum ktype { K_STRING, K_INT, K_BOOL, K_OBJECT };
 
@@ -68,12 +59,8 @@ static const struct key_spec source_keys[] = {
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
-static void add_problem(struct spgw_diag *d, enum spgw_rc code, const char *file,
-			const struct spgw_jsonpos_at *at, int value, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
 /* A problem in `file` at `at`: its key (value 0) or its value (value 1); at NULL: no place. */
-static void add_problem(struct spgw_diag *d, enum spgw_rc code, const char *file,
+void spgw_config_problem(struct spgw_diag *d, enum spgw_rc code, const char *file,
 			const struct spgw_jsonpos_at *at, int value, const char *fmt, ...)
 {
 	struct spgw_error e;
@@ -92,7 +79,7 @@ static void add_problem(struct spgw_diag *d, enum spgw_rc code, const char *file
  * characters as '?', cut on a UTF-8 boundary. Only for names and codes, never a setting's
  * value (a secret's value must never reach a message).
  */
-static const char *show(const char *s, char out[80])
+const char *spgw_config_show(const char *s, char out[80])
 {
 	size_t n;
 
@@ -109,7 +96,7 @@ static const char *show(const char *s, char out[80])
 	return out;
 }
 
-static const char *json_kind(const json_t *v)
+const char *spgw_config_json_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -144,7 +131,8 @@ static const char *suggest(const char *key, const char *const *names, size_t n)
 
 /* "unknown key "x" (did you mean "y"?)" or the list of what is known; `what` is "key" or
  * "setting", `of` says whose ("" or " of plugin \"files\""). */
-static void unknown_key(struct spgw_diag *d, const char *file, const struct spgw_jsonpos_at *at,
+void spgw_config_unknown_key(struct spgw_diag *d, const char *file,
+			     const struct spgw_jsonpos_at *at,
 			const char *what, const char *of, const char *key,
 			const char *const *names, size_t n)
 {
@@ -153,8 +141,8 @@ static void unknown_key(struct spgw_diag *d, const char *file, const struct spgw
 	size_t i, used = 0;
 
 	if (near) {
-		add_problem(d, SPGW_E_CONFIG, file, at, 0,
-			    "unknown %s \"%s\"%s (did you mean \"%s\"?)", what, show(key, k), of,
+		spgw_config_problem(d, SPGW_E_CONFIG, file, at, 0,
+			    "unknown %s \"%s\"%s (did you mean \"%s\"?)", what, spgw_config_show(key, k), of,
 			    near);
 		return;
 	}
@@ -165,11 +153,11 @@ static void unknown_key(struct spgw_diag *d, const char *file, const struct spgw
 		used += w > 0 ? (size_t)w : 0;
 	}
 	if (n)
-		add_problem(d, SPGW_E_CONFIG, file, at, 0, "unknown %s \"%s\"%s; known: %s", what,
-			    show(key, k), of, list);
+		spgw_config_problem(d, SPGW_E_CONFIG, file, at, 0, "unknown %s \"%s\"%s; known: %s", what,
+			    spgw_config_show(key, k), of, list);
 	else
-		add_problem(d, SPGW_E_CONFIG, file, at, 0, "unknown %s \"%s\"%s; there are none",
-			    what, show(key, k), of);
+		spgw_config_problem(d, SPGW_E_CONFIG, file, at, 0, "unknown %s \"%s\"%s; there are none",
+			    what, spgw_config_show(key, k), of);
 }
 
 /*
@@ -198,7 +186,7 @@ static size_t check_keys(const struct cfile *f, const json_t *obj,
 		for (i = 0; i < n && strcmp(spec[i].name, key); i++)
 			;
 		if (i == n) {
-			unknown_key(d, f->path, kat, "key", "", key, names, n);
+			spgw_config_unknown_key(d, f->path, kat, "key", "", key, names, n);
 			problems++;
 			continue;
 		}
@@ -217,9 +205,9 @@ static size_t check_keys(const struct cfile *f, const json_t *obj,
 			break;
 		}
 		if (!ok) {
-			add_problem(d, SPGW_E_CONFIG, f->path, kat, 1,
-				    "\"%s\": expected %s, got %s%s", show(key, k),
-				    expect[spec[i].type], json_kind(v),
+			spgw_config_problem(d, SPGW_E_CONFIG, f->path, kat, 1,
+				    "\"%s\": expected %s, got %s%s", spgw_config_show(key, k),
+				    expect[spec[i].type], spgw_config_json_kind(v),
 				    json_is_integer(v) && spec[i].type == K_STRING
 					    ? " (write it in quotes)"
 					    : "");
@@ -228,7 +216,7 @@ static size_t check_keys(const struct cfile *f, const json_t *obj,
 	}
 	for (i = 0; i < n; i++)
 		if (spec[i].required && !json_object_get(obj, spec[i].name)) {
-			add_problem(d, SPGW_E_CONFIG, f->path, at, at != f->root_at ? 0 : 1,
+			spgw_config_problem(d, SPGW_E_CONFIG, f->path, at, at != f->root_at ? 0 : 1,
 				    "missing required key \"%s\" in %s", spec[i].name, where);
 			problems++;
 		}
@@ -255,7 +243,7 @@ static void line_col(const char *s, size_t off, struct spgw_jsonpos_at *at)
 	at->value_column = at->column;
 }
 
-static void cfile_free(struct cfile *f)
+void spgw_config_file_free(struct cfile *f)
 {
 	spgw_free(f->text);
 	json_decref(f->root);
@@ -325,7 +313,7 @@ static void strip_near(char *text)
 }
 
 /* Read, check and index one file; every problem goes to `d`. */
-static enum spgw_rc cfile_load(struct cfile *f, const char *path, struct spgw_diag *d)
+enum spgw_rc spgw_config_file_load(struct cfile *f, const char *path, struct spgw_diag *d)
 {
 	struct spgw_jsonpos_at at;
 	struct spgw_error e;
@@ -346,7 +334,7 @@ static enum spgw_rc cfile_load(struct cfile *f, const char *path, struct spgw_di
 	}
 	if (!spgw_text_utf8_valid(f->json, f->len, &off)) {
 		line_col(f->json, off, &at);
-		add_problem(d, SPGW_E_TEXT, path, &at, 0,
+		spgw_config_problem(d, SPGW_E_TEXT, path, &at, 0,
 			    "not valid UTF-8 (byte 0x%02x): configuration files are UTF-8; "
 			    "convert it (e.g. iconv -f GB18030 -t UTF-8) and save it again",
 			    (unsigned char)f->json[off]);
@@ -362,9 +350,9 @@ static enum spgw_rc cfile_load(struct cfile *f, const char *path, struct spgw_di
 		    !spgw_jsonpos_new(f->json, f->len, path, &f->pos, NULL))
 			dup = spgw_jsonpos_duplicate(f->pos, &first, &key);
 		if (dup) {
-			add_problem(d, SPGW_E_CONFIG, path, dup, 0,
+			spgw_config_problem(d, SPGW_E_CONFIG, path, dup, 0,
 				    "duplicate key \"%s\" (first at line %d, column %d): keep one",
-				    show(key, k), first->line, first->column);
+				    spgw_config_show(key, k), first->line, first->column);
 			return SPGW_E_CONFIG;
 		}
 		strip_near(jerr.text);
@@ -375,8 +363,8 @@ static enum spgw_rc cfile_load(struct cfile *f, const char *path, struct spgw_di
 		return spgw_diag_addf(d, rc, path, e.line, e.column, "%s", e.text);
 	f->root_at = spgw_jsonpos_find(f->pos, "");
 	if (!json_is_object(f->root)) {
-		add_problem(d, SPGW_E_CONFIG, path, f->root_at, 1,
-			    "expected an object { ... } at the top, got %s", json_kind(f->root));
+		spgw_config_problem(d, SPGW_E_CONFIG, path, f->root_at, 1,
+			    "expected an object { ... } at the top, got %s", spgw_config_json_kind(f->root));
 		return SPGW_E_CONFIG;
 	}
 	return SPGW_OK;
@@ -445,14 +433,14 @@ static int is_region(const char *s)
 }
 
 /* A string member of `o`, or `def` when absent or of another type (already reported). */
-static const char *str_or(const json_t *o, const char *key, const char *def)
+const char *spgw_config_str_or(const json_t *o, const char *key, const char *def)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : def;
 }
 
-static int nomem(struct spgw_diag *d, const char *file, const char *what)
+int spgw_config_nomem(struct spgw_diag *d, const char *file, const char *what)
 {
 	spgw_diag_addf(d, SPGW_E_NOMEM, file, 0, 0, "out of memory while %s", what);
 	return 1;
@@ -497,7 +485,7 @@ static long long int_in(const struct cfile *f, const char *key, long long lo, lo
 		return def; /* absent, or a wrong type already reported */
 	if (json_integer_value(v) >= lo && json_integer_value(v) <= hi)
 		return json_integer_value(v);
-	add_problem(d, SPGW_E_CONFIG, f->path, spgw_jsonpos_child(f->pos, f->root_at, key), 1,
+	spgw_config_problem(d, SPGW_E_CONFIG, f->path, spgw_jsonpos_child(f->pos, f->root_at, key), 1,
 		    "\"%s\" is %" JSON_INTEGER_FORMAT " %s; give %lld to %lld", key,
 		    json_integer_value(v), unit, lo, hi);
 	(*problems)++;
@@ -508,36 +496,36 @@ static long long int_in(const struct cfile *f, const char *key, long long lo, lo
 static size_t source_files(const struct spgw_config *c, const struct cfile *f,
 			   struct spgw_source *s, struct spgw_diag *d)
 {
-	const char *plugin = str_or(f->root, "plugin", NULL);
-	const char *mapping = str_or(f->root, "mapping", NULL);
+	const char *plugin = spgw_config_str_or(f->root, "plugin", NULL);
+	const char *mapping = spgw_config_str_or(f->root, "mapping", NULL);
 	const struct spgw_jsonpos_at *at;
 	size_t problems = 0;
 	char k[80];
 
 	at = spgw_jsonpos_child(f->pos, f->root_at, "plugin");
 	if (plugin && !strchr(plugin, '/') && !is_name(plugin, 64, "_-", 0)) {
-		add_problem(d, SPGW_E_CONFIG, f->path, at, 1,
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path, at, 1,
 			    "plugin \"%s\" is neither a name (a-z 0-9 _ -, e.g. \"files\") nor a "
 			    "path with a '/' (e.g. \"./spgw-mine.so\")",
-			    show(plugin, k));
+			    spgw_config_show(plugin, k));
 		problems++;
 	} else if (plugin) {
 		s->plugin = spgw_strdup(plugin);
 		s->plugin_path = strchr(plugin, '/') ? resolve(f->path, plugin)
 						     : join(c->plugin_dir, "spgw-", plugin, ".so");
 		if (!s->plugin || !s->plugin_path)
-			return problems + (size_t)nomem(d, f->path, "reading a source");
+			return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
 		/* A disabled source may name a plugin not deployed yet: checked once enabled. */
 		if (s->enabled && !is_file(s->plugin_path)) {
 			if (strchr(plugin, '/'))
-				add_problem(d, SPGW_E_CONFIG, f->path, at, 1,
+				spgw_config_problem(d, SPGW_E_CONFIG, f->path, at, 1,
 					    "plugin file %s does not exist", s->plugin_path);
 			else
-				add_problem(d, SPGW_E_CONFIG, f->path, at, 1,
+				spgw_config_problem(d, SPGW_E_CONFIG, f->path, at, 1,
 					    "plugin \"%s\" not found: no file %s "
 					    "(set \"plugin_dir\" in the gateway file, or "
 					    "$SPGW_PLUGIN_DIR)",
-					    show(plugin, k), s->plugin_path);
+					    spgw_config_show(plugin, k), s->plugin_path);
 			problems++;
 		}
 	}
@@ -546,9 +534,9 @@ static size_t source_files(const struct spgw_config *c, const struct cfile *f,
 	s->mapping = strchr(mapping, '/') ? resolve(f->path, mapping)
 					  : join(c->mappings_dir, "", mapping, "");
 	if (!s->mapping)
-		return problems + (size_t)nomem(d, f->path, "reading a source");
+		return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
 	if (s->enabled && !is_file(s->mapping)) {
-		add_problem(d, SPGW_E_CONFIG, f->path,
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path,
 			    spgw_jsonpos_child(f->pos, f->root_at, "mapping"), 1,
 			    "mapping file %s does not exist%s", s->mapping,
 			    strchr(mapping, '/') ? ""
@@ -570,7 +558,7 @@ static size_t parse_source(const struct spgw_config *c, const struct cfile *f,
 {
 	const struct spgw_jsonpos_at *name_at = spgw_jsonpos_child(f->pos, f->root_at, "name");
 	const struct spgw_jsonpos_at *place = name_at ? name_at : f->root_at;
-	const char *region = str_or(f->root, "region", NULL);
+	const char *region = spgw_config_str_or(f->root, "region", NULL);
 	json_t *settings = json_object_get(f->root, "settings");
 	const json_t *enabled = json_object_get(f->root, "enabled");
 	size_t problems, i;
@@ -581,29 +569,29 @@ static size_t parse_source(const struct spgw_config *c, const struct cfile *f,
 	s->file = spgw_strdup(f->path);
 	s->name = source_name(f);
 	if (!s->file || !s->name)
-		return problems + (size_t)nomem(d, f->path, "reading a source");
+		return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
 	if (!is_name(s->name, SOURCE_NAME_MAX, "._-", 1)) {
-		add_problem(d, SPGW_E_CONFIG, f->path, place, !name_at,
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path, place, !name_at,
 			    "source name \"%s\"%s is not 1 to 64 of A-Z a-z 0-9 . _ -%s",
-			    show(s->name, k), name_at ? "" : " (from the file name)",
+			    spgw_config_show(s->name, k), name_at ? "" : " (from the file name)",
 			    name_at ? "" : "; rename the file or add a \"name\" key");
 		problems++;
 	}
 	for (i = 0; i < n && strcmp(others[i].name, s->name); i++)
 		;
 	if (i < n) {
-		add_problem(d, SPGW_E_CONFIG, f->path, place, !name_at,
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path, place, !name_at,
 			    "source name \"%s\" is already used by %s; each source needs its own "
 			    "name (set \"name\")",
-			    show(s->name, k), others[i].file);
+			    spgw_config_show(s->name, k), others[i].file);
 		problems++;
 	}
 	if (region && !is_region(region)) {
-		add_problem(d, SPGW_E_CONFIG, f->path,
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path,
 			    spgw_jsonpos_child(f->pos, f->root_at, "region"), 1,
 			    "region \"%s\" is not a six-digit region code (行政区划代码), e.g. "
 			    "\"220100\"",
-			    show(region, k));
+			    spgw_config_show(region, k));
 		problems++;
 	}
 	s->timeout_ms = (int)int_in(f, "timeout", 1, 3600, 60, "seconds", &problems, d) * 1000;
@@ -615,11 +603,11 @@ static size_t parse_source(const struct spgw_config *c, const struct cfile *f,
 	s->settings_json = json_is_object(settings) ? json_incref(settings) : json_object();
 	s->settings = s->settings_json ? json_dumps(s->settings_json, JSON_COMPACT) : NULL;
 	if ((region && !s->region) || !s->settings)
-		return problems + (size_t)nomem(d, f->path, "reading a source");
+		return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
 	return problems;
 }
 /* The first code added to `d` since it held `n0` problems (and `dropped0` dropped). */
-static enum spgw_rc first_code(const struct spgw_diag *d, size_t n0, size_t dropped0)
+enum spgw_rc spgw_config_first_code(const struct spgw_diag *d, size_t n0, size_t dropped0)
 {
 	if (d->n > n0)
 		return d->items[n0].code;
@@ -634,13 +622,13 @@ enum spgw_rc spgw_config_load_source(const struct spgw_config *c, const char *fi
 	struct cfile f;
 
 	memset(&s, 0, sizeof(s));
-	if (!cfile_load(&f, file, diag) && !parse_source(c, &f, NULL, 0, &s, diag)) {
+	if (!spgw_config_file_load(&f, file, diag) && !parse_source(c, &f, NULL, 0, &s, diag)) {
 		*out = s;
 		memset(&s, 0, sizeof(s));
 	}
-	cfile_free(&f);
+	spgw_config_file_free(&f);
 	spgw_config_source_clear(&s);
-	return first_code(diag, n0, dropped0);
+	return spgw_config_first_code(diag, n0, dropped0);
 }
 
 static int by_name(const void *a, const void *b)
@@ -664,7 +652,7 @@ static int list_sources(const char *dir, const char *gw, const struct spgw_jsonp
 	*names = NULL;
 	*n = 0;
 	if (!dh) {
-		add_problem(d, SPGW_E_CONFIG, gw, at, 1,
+		spgw_config_problem(d, SPGW_E_CONFIG, gw, at, 1,
 			    "sources directory %s cannot be read: %s (create it or set "
 			    "\"sources_dir\")",
 			    dir, strerror(errno));
@@ -677,7 +665,7 @@ static int list_sources(const char *dir, const char *gw, const struct spgw_jsonp
 		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json"))
 			continue;
 		if (*n == SPGW_MAX_SOURCES) {
-			add_problem(d, SPGW_E_LIMIT, gw, at, 1,
+			spgw_config_problem(d, SPGW_E_LIMIT, gw, at, 1,
 				    "more than SPGW_MAX_SOURCES (%d) source files in %s",
 				    SPGW_MAX_SOURCES, dir);
 			break;
@@ -686,7 +674,7 @@ static int list_sources(const char *dir, const char *gw, const struct spgw_jsonp
 		if (!grown || !(grown[*n] = spgw_strdup(de->d_name))) {
 			if (grown)
 				*names = grown;
-			nomem(d, dir, "listing sources");
+			spgw_config_nomem(d, dir, "listing sources");
 			break;
 		}
 		*names = grown;
@@ -710,7 +698,7 @@ static void load_sources(struct spgw_config *c, const struct cfile *gw, struct s
 	c->sources = spgw_calloc(n ? n : 1, sizeof(*c->sources));
 	ok = spgw_calloc(n ? n : 1, 1);
 	if (!c->sources || !ok) {
-		nomem(d, gw->path, "reading sources");
+		spgw_config_nomem(d, gw->path, "reading sources");
 		goto out;
 	}
 	/* Every source that has a name stays in the list until all are read, so a name used
@@ -722,15 +710,15 @@ static void load_sources(struct spgw_config *c, const struct cfile *gw, struct s
 
 		memset(&f, 0, sizeof(f));
 		if (!path)
-			nomem(d, c->sources_dir, "reading sources");
-		else if (!cfile_load(&f, path, d)) {
+			spgw_config_nomem(d, c->sources_dir, "reading sources");
+		else if (!spgw_config_file_load(&f, path, d)) {
 			ok[c->nsources] = !parse_source(c, &f, c->sources, c->nsources, s, d);
 			if (s->name)
 				c->nsources++;
 			else
 				spgw_config_source_clear(s);
 		}
-		cfile_free(&f);
+		spgw_config_file_free(&f);
 		spgw_free(path);
 	}
 	/* A source with problems is left out (config.h). */
@@ -754,8 +742,8 @@ out:
 static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d)
 {
 	const json_t *log = json_object_get(f->root, "log");
-	const char *state = str_or(f->root, "state_dir", NULL), *env = getenv("SPGW_PLUGIN_DIR");
-	const char *plugin_dir = str_or(f->root, "plugin_dir", NULL), *s;
+	const char *state = spgw_config_str_or(f->root, "state_dir", NULL), *env = getenv("SPGW_PLUGIN_DIR");
+	const char *plugin_dir = spgw_config_str_or(f->root, "plugin_dir", NULL), *s;
 	char k[80];
 
 	check_keys(f, f->root, f->root_at, "the gateway file", gateway_keys, NKEYS(gateway_keys),
@@ -767,33 +755,33 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 		int level;
 
 		check_keys(f, log, at, "\"log\"", log_keys, NKEYS(log_keys), d);
-		s = str_or(log, "level", NULL);
+		s = spgw_config_str_or(log, "level", NULL);
 		if (s && (level = spgw_log_level_parse(s)) < 0)
-			add_problem(d, SPGW_E_CONFIG, f->path,
+			spgw_config_problem(d, SPGW_E_CONFIG, f->path,
 				    spgw_jsonpos_child(f->pos, at, "level"), 1,
 				    "log level \"%s\" is not one of error, warning, info, debug",
-				    show(s, k));
+				    spgw_config_show(s, k));
 		else if (s)
 			c->log_level = (enum spgw_log_level)level;
-		s = str_or(log, "format", "plain");
+		s = spgw_config_str_or(log, "format", "plain");
 		if (!strcmp(s, "json"))
 			c->log_format = SPGW_LOG_JSON;
 		else if (strcmp(s, "plain"))
-			add_problem(d, SPGW_E_CONFIG, f->path,
+			spgw_config_problem(d, SPGW_E_CONFIG, f->path,
 				    spgw_jsonpos_child(f->pos, at, "format"), 1,
-				    "log format \"%s\" is not one of plain, json", show(s, k));
+				    "log format \"%s\" is not one of plain, json", spgw_config_show(s, k));
 	}
 	c->state_dir = state ? resolve(f->path, state) : NULL;
-	c->sources_dir = resolve(f->path, str_or(f->root, "sources_dir", "sources"));
-	c->mappings_dir = resolve(f->path, str_or(f->root, "mappings_dir", "mappings"));
-	c->schema_path = resolve(f->path, str_or(f->root, "schema", "schema/spgl-v3.json"));
+	c->sources_dir = resolve(f->path, spgw_config_str_or(f->root, "sources_dir", "sources"));
+	c->mappings_dir = resolve(f->path, spgw_config_str_or(f->root, "mappings_dir", "mappings"));
+	c->schema_path = resolve(f->path, spgw_config_str_or(f->root, "schema", "schema/spgl-v3.json"));
 	if (plugin_dir)
 		c->plugin_dir = resolve(f->path, plugin_dir);
 	else
 		c->plugin_dir = spgw_strdup(env && *env ? env : SPGW_PLUGINDIR);
 	if ((state && !c->state_dir) || !c->sources_dir || !c->mappings_dir || !c->schema_path ||
 	    !c->plugin_dir)
-		nomem(d, f->path, "reading the gateway file");
+		spgw_config_nomem(d, f->path, "reading the gateway file");
 }
 
 enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct spgw_diag *diag)
@@ -802,11 +790,11 @@ enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct
 	struct spgw_config *c = NULL;
 	struct cfile f;
 
-	if (cfile_load(&f, path, diag))
+	if (spgw_config_file_load(&f, path, diag))
 		goto out;
 	c = spgw_calloc(1, sizeof(*c));
 	if (!c || !(c->path = spgw_strdup(path))) {
-		nomem(diag, path, "reading the gateway file");
+		spgw_config_nomem(diag, path, "reading the gateway file");
 		goto out;
 	}
 	parse_gateway(c, &f, diag);
@@ -815,9 +803,9 @@ enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct
 	*out = c;
 	c = NULL;
 out:
-	cfile_free(&f);
+	spgw_config_file_free(&f);
 	spgw_config_free(c);
-	return first_code(diag, n0, dropped0);
+	return spgw_config_first_code(diag, n0, dropped0);
 }
 
 void spgw_config_free(struct spgw_config *c)
@@ -848,112 +836,3 @@ const struct spgw_source *spgw_config_source(const struct spgw_config *c, const 
 	return NULL;
 }
 
-static const char *const option_types[] = { "string", "int", "bool", "number",
-					    "array", "object", "secret" };
-
-static int option_fits(const char *type, const json_t *v)
-{
-	if (!strcmp(type, "string") || !strcmp(type, "secret"))
-		return json_is_string(v);
-	if (!strcmp(type, "int"))
-		return json_is_integer(v);
-	if (!strcmp(type, "bool"))
-		return json_is_boolean(v);
-	if (!strcmp(type, "number"))
-		return json_is_number(v);
-	if (!strcmp(type, "array"))
-		return json_is_array(v);
-	if (!strcmp(type, "object"))
-		return json_is_object(v);
-	return 1; /* a type this host does not know: the plugin checks it itself */
-}
-
-static const char *option_expect(const char *type)
-{
-	size_t i;
-	static const char *const words[] = { "a string", "an integer", "true or false",
-					     "a number", "an array", "an object",
-					     "a string (a secret)" };
-
-	for (i = 0; i < NKEYS(option_types); i++)
-		if (!strcmp(type, option_types[i]))
-			return words[i];
-	return type;
-}
-
-enum spgw_rc spgw_config_check_settings(const struct spgw_source *src, const json_t *info,
-					struct spgw_diag *diag)
-{
-	size_t n0 = diag->n, dropped0 = diag->dropped, nopt, i, nnames = 0;
-	const json_t *options = json_object_get(info, "options"), *opt;
-	const char *plugin = json_string_value(json_object_get(info, "name"));
-	const struct spgw_jsonpos_at *settings_at = NULL;
-	const char **names = NULL;
-	struct spgw_diag quiet;
-	struct cfile f;
-	const char *key;
-	json_t *v;
-	char k[80];
-
-	if (!plugin)
-		plugin = src->plugin ? src->plugin : "?";
-	/* The struct keeps no positions: read the file again for them. If it changed or went
-	 * away since, the problems are still reported, without a place. */
-	spgw_diag_init(&quiet);
-	if (!cfile_load(&f, src->file, &quiet))
-		settings_at = spgw_jsonpos_child(f.pos, f.root_at, "settings");
-	else if (quiet.dropped || (quiet.n && quiet.items[0].code == SPGW_E_NOMEM))
-		nomem(diag, src->file, "checking settings");
-	spgw_diag_free(&quiet);
-	nopt = json_array_size(options);
-	names = spgw_calloc(nopt ? nopt : 1, sizeof(*names));
-	if (!names) {
-		nomem(diag, src->file, "checking settings");
-		goto out;
-	}
-	for (i = 0; i < nopt; i++) {
-		const char *name = json_string_value(json_object_get(json_array_get(options, i),
-								     "name"));
-		if (name)
-			names[nnames++] = name;
-	}
-	json_object_foreach(src->settings_json, key, v) {
-		const struct spgw_jsonpos_at *at = spgw_jsonpos_child(f.pos, settings_at, key);
-		const char *type = NULL;
-
-		for (i = 0; i < nopt; i++) {
-			opt = json_array_get(options, i);
-			if (!strcmp(key, str_or(opt, "name", "")))
-				type = str_or(opt, "type", "");
-		}
-		if (!type) {
-			char of[96];
-
-			snprintf(of, sizeof(of), " of plugin \"%s\"", show(plugin, k));
-			unknown_key(diag, src->file, at, "setting", of, key, names, nnames);
-			continue;
-		}
-		/* Only the setting's name and its JSON type are told: a secret's value never. */
-		if (!option_fits(type, v))
-			add_problem(diag, SPGW_E_CONFIG, src->file, at, 1,
-				    "setting \"%s\" of plugin \"%s\": expected %s, got %s",
-				    show(key, k), plugin, option_expect(type), json_kind(v));
-	}
-	for (i = 0; i < nopt; i++) {
-		const char *name;
-
-		opt = json_array_get(options, i);
-		name = str_or(opt, "name", NULL);
-		if (name && json_is_true(json_object_get(opt, "required")) &&
-		    !json_object_get(src->settings_json, name))
-			add_problem(diag, SPGW_E_CONFIG, src->file,
-				    settings_at ? settings_at : f.root_at, !settings_at,
-				    "missing required setting \"%s\" (%s) of plugin \"%s\" in "
-				    "\"settings\"",
-				    name, option_expect(str_or(opt, "type", "")), plugin);
-	}
-out:
-	spgw_free(names);
-	cfile_free(&f);
-	return first_code(diag, n0, dropped0);
-}

@@ -1,0 +1,48 @@
+/*
+ * Private to config.c and config_settings.c: one configuration file read with the positions
+ * of its members, and the helpers both use to report problems at file:line:column.
+ */
+#ifndef SPGW_CONFIG_INT_H
+#define SPGW_CONFIG_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "jsonpos.h"
+
+/* One configuration file, read and indexed. */
+struct cfile {
+	const char *path; /* borrowed */
+	char *text;       /* owned: the bytes read */
+	const char *json; /* into text, after a UTF-8 byte order mark if there was one */
+	size_t len;       /* bytes at json */
+	json_t *root;     /* owned: the top-level object */
+	struct spgw_jsonpos *pos; /* owned */
+	const struct spgw_jsonpos_at *root_at; /* borrowed from pos */
+};
+
+/* Read, parse and index `path` (problems to `d`); release with spgw_config_file_free(). */
+enum spgw_rc spgw_config_file_load(struct cfile *f, const char *path, struct spgw_diag *d);
+void spgw_config_file_free(struct cfile *f);
+
+/* A problem in `file` at `at`: its key (value 0) or its value (value 1); at NULL: no place. */
+void spgw_config_problem(struct spgw_diag *d, enum spgw_rc code, const char *file,
+			 const struct spgw_jsonpos_at *at, int value, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* "unknown key "x" (did you mean "y"?)" or the list of what is known. */
+void spgw_config_unknown_key(struct spgw_diag *d, const char *file,
+			     const struct spgw_jsonpos_at *at, const char *what, const char *of,
+			     const char *key, const char *const *names, size_t n);
+/* `s` cut to fit a message, in `out` (returned). */
+const char *spgw_config_show(const char *s, char out[80]);
+/* "a string", "a number"...: what a JSON value is, for "expected X, got Y". */
+const char *spgw_config_json_kind(const json_t *v);
+/* The string member `key` of `o`, or `def`. */
+const char *spgw_config_str_or(const json_t *o, const char *key, const char *def);
+/* An out-of-memory problem about `file`; returns nonzero. */
+int spgw_config_nomem(struct spgw_diag *d, const char *file, const char *what);
+/* The code of the first problem added since the diag held n0 (and dropped0), or SPGW_OK. */
+enum spgw_rc spgw_config_first_code(const struct spgw_diag *d, size_t n0, size_t dropped0);
+
+#endif
