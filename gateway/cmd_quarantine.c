@@ -92,8 +92,6 @@ static void put_reasons(FILE *out, const char *reasons, const char *sep, const c
 	json_decref(arr);
 }
 
-static enum spgw_rc collect_id(void *ud, const struct spgw_quarantine_row *row);
-
 struct idlist {
 	int64_t *ids;
 	size_t n, cap;
