@@ -449,8 +449,9 @@ enum spgw_rc spgw_pipeline_replay(struct spgw_pipeline *p, const struct spgw_pip
 	c.replay_reasons = &rr;
 	st->records++;
 	rec = spgw_json_parse(row->raw, row->raw_len, NULL);
-	if (!rec || !json_is_object(rec)) {
-		/* the bytes themselves are bad: only the source can fix them */
+	if (!rec || !json_is_object(rec) || json_is_string(json_object_get(rec, "_error"))) {
+		/* the bytes themselves are bad, or the plugin could not read the row: only the
+		 * source can fix them, and the reason already given stays */
 		rc = SPGW_OK;
 		goto out;
 	}

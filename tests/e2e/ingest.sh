@@ -77,6 +77,9 @@ check "replay resolves exactly the fixed entries" "$lx" \
 check "replayed records are in the outbox" \
 	"$(( $(jq '.outbox.SPGL_XMJBXXB' "$T/drops/220100/expected.json") + $(jq '.outbox.SPGL_XMJBXXB' "$T/drops/220300/expected.json") + lx ))" \
 	"$(sql "SELECT count(*) FROM outbox WHERE spgl_table='SPGL_XMJBXXB'")"
+check "rows the plugin could not read keep their own reason after replay" \
+	"$(( $(jq '.quarantine["bad row"]' "$T/drops/220100/expected.json") + $(jq '.quarantine["bad row"]' "$T/drops/220300/expected.json") ))" \
+	"$(sql "SELECT count(*) FROM quarantine WHERE reasons LIKE '%\"code\":\"source\"%'")"
 "$SPGW" -c "$T/spgw.json" quarantine replay > /dev/null 2>&1 || true
 check "a second replay resolves nothing more" "$lx" \
 	"$(sql 'SELECT count(*) FROM quarantine WHERE resolved=1')"
