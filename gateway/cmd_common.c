@@ -75,7 +75,7 @@ int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 	}
 	spgw_log_setup(ctx->quiet ? SPGW_LOG_ERROR
 				  : ctx->verbose > 1 ? SPGW_LOG_DEBUG
-				  : ctx->verbose ? SPGW_LOG_DEBUG : c->log_level,
+				  : ctx->verbose ? SPGW_LOG_INFO : c->log_level,
 		       c->log_format);
 	if (ledger) {
 		if (spgw_ledger_open(c->state_dir, &l, &err)) {
