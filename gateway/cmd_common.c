@@ -75,7 +75,8 @@ int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 	}
 	spgw_log_setup(ctx->quiet ? SPGW_LOG_ERROR
 				  : ctx->verbose > 1 ? SPGW_LOG_DEBUG
-				  : ctx->verbose ? SPGW_LOG_INFO : c->log_level,
+				  : ctx->verbose && c->log_level < SPGW_LOG_INFO ? SPGW_LOG_INFO
+				  : c->log_level,
 		       c->log_format);
 	if (ledger) {
 		if (spgw_ledger_open(c->state_dir, &l, &err)) {
