@@ -30,18 +30,11 @@
 #define SOURCE_NAME_MAX 64
 
 
-enum ktype { K_STRING, K_INT, K_BOOL, K_OBJECT };
-
-struct key_spec {
-	const char *name;
-	enum ktype type;
-	int required;
-};
-
 static const struct key_spec gateway_keys[] = {
 	{ "state_dir", K_STRING, 1 },	 { "sources_dir", K_STRING, 0 },
 	{ "mappings_dir", K_STRING, 0 }, { "schema", K_STRING, 0 },
 	{ "plugin_dir", K_STRING, 0 },	 { "log", K_OBJECT, 0 },
+	{ "national", K_OBJECT, 0 },
 };
 
 static const struct key_spec log_keys[] = {
@@ -160,23 +153,19 @@ void spgw_config_unknown_key(struct spgw_diag *d, const char *file,
 			    what, spgw_config_show(key, k), of);
 }
 
-/*
- * Check the members of `obj` (at `at`, named `where` in messages) against `spec`: unknown
- * keys, wrong types, missing required keys. Returns how many problems were added.
- */
-static size_t check_keys(const struct cfile *f, const json_t *obj,
+size_t spgw_config_check_keys(const struct cfile *f, const json_t *obj,
 			 const struct spgw_jsonpos_at *at, const char *where,
 			 const struct key_spec *spec, size_t n, struct spgw_diag *d)
 {
 	static const char *const expect[] = { "a string", "an integer", "true or false",
 					      "an object" };
-	const char *names[16];
+	const char *names[24];
 	const char *key;
 	json_t *v;
 	size_t i, problems = 0;
 	char k[80];
 
-	assert(n <= 16);
+	assert(n <= 24);
 	for (i = 0; i < n; i++)
 		names[i] = spec[i].name;
 	json_object_foreach((json_t *)obj, key, v) {
@@ -378,8 +367,7 @@ static size_t dir_len(const char *path)
 	return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
-/* `rel` taken from the directory of `file`; absolute paths as they are. New string. */
-static char *resolve(const char *file, const char *rel)
+char *spgw_config_resolve(const char *file, const char *rel)
 {
 	size_t n = rel[0] == '/' ? 0 : dir_len(file), m = strlen(rel);
 	char *p = spgw_malloc(n + m + 1);
@@ -511,7 +499,7 @@ static size_t source_files(const struct spgw_config *c, const struct cfile *f,
 		problems++;
 	} else if (plugin) {
 		s->plugin = spgw_strdup(plugin);
-		s->plugin_path = strchr(plugin, '/') ? resolve(f->path, plugin)
+		s->plugin_path = strchr(plugin, '/') ? spgw_config_resolve(f->path, plugin)
 						     : join(c->plugin_dir, "spgw-", plugin, ".so");
 		if (!s->plugin || !s->plugin_path)
 			return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
@@ -531,7 +519,7 @@ static size_t source_files(const struct spgw_config *c, const struct cfile *f,
 	}
 	if (!mapping)
 		return problems;
-	s->mapping = strchr(mapping, '/') ? resolve(f->path, mapping)
+	s->mapping = strchr(mapping, '/') ? spgw_config_resolve(f->path, mapping)
 					  : join(c->mappings_dir, "", mapping, "");
 	if (!s->mapping)
 		return problems + (size_t)spgw_config_nomem(d, f->path, "reading a source");
@@ -564,7 +552,7 @@ static size_t parse_source(const struct spgw_config *c, const struct cfile *f,
 	size_t problems, i;
 	char k[80];
 
-	problems = check_keys(f, f->root, f->root_at, "the source file", source_keys,
+	problems = spgw_config_check_keys(f, f->root, f->root_at, "the source file", source_keys,
 			      NKEYS(source_keys), d);
 	s->file = spgw_strdup(f->path);
 	s->name = source_name(f);
@@ -746,7 +734,7 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 	const char *plugin_dir = spgw_config_str_or(f->root, "plugin_dir", NULL), *s;
 	char k[80];
 
-	check_keys(f, f->root, f->root_at, "the gateway file", gateway_keys, NKEYS(gateway_keys),
+	spgw_config_check_keys(f, f->root, f->root_at, "the gateway file", gateway_keys, NKEYS(gateway_keys),
 		   d);
 	c->log_level = SPGW_LOG_INFO;
 	c->log_format = SPGW_LOG_PLAIN;
@@ -754,7 +742,7 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 		const struct spgw_jsonpos_at *at = spgw_jsonpos_child(f->pos, f->root_at, "log");
 		int level;
 
-		check_keys(f, log, at, "\"log\"", log_keys, NKEYS(log_keys), d);
+		spgw_config_check_keys(f, log, at, "\"log\"", log_keys, NKEYS(log_keys), d);
 		s = spgw_config_str_or(log, "level", NULL);
 		if (s && (level = spgw_log_level_parse(s)) < 0)
 			spgw_config_problem(d, SPGW_E_CONFIG, f->path,
@@ -771,17 +759,19 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 				    spgw_jsonpos_child(f->pos, at, "format"), 1,
 				    "log format \"%s\" is not one of plain, json", spgw_config_show(s, k));
 	}
-	c->state_dir = state ? resolve(f->path, state) : NULL;
-	c->sources_dir = resolve(f->path, spgw_config_str_or(f->root, "sources_dir", "sources"));
-	c->mappings_dir = resolve(f->path, spgw_config_str_or(f->root, "mappings_dir", "mappings"));
-	c->schema_path = resolve(f->path, spgw_config_str_or(f->root, "schema", "schema/spgl-v3.json"));
+	c->state_dir = state ? spgw_config_resolve(f->path, state) : NULL;
+	c->sources_dir = spgw_config_resolve(f->path, spgw_config_str_or(f->root, "sources_dir", "sources"));
+	c->mappings_dir = spgw_config_resolve(f->path, spgw_config_str_or(f->root, "mappings_dir", "mappings"));
+	c->schema_path = spgw_config_resolve(f->path, spgw_config_str_or(f->root, "schema", "schema/spgl-v3.json"));
 	if (plugin_dir)
-		c->plugin_dir = resolve(f->path, plugin_dir);
+		c->plugin_dir = spgw_config_resolve(f->path, plugin_dir);
 	else
 		c->plugin_dir = spgw_strdup(env && *env ? env : SPGW_PLUGINDIR);
 	if ((state && !c->state_dir) || !c->sources_dir || !c->mappings_dir || !c->schema_path ||
 	    !c->plugin_dir)
 		spgw_config_nomem(d, f->path, "reading the gateway file");
+	else
+		spgw_config_national(c, f, d);
 }
 
 enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct spgw_diag *diag)
@@ -823,6 +813,7 @@ void spgw_config_free(struct spgw_config *c)
 	spgw_free(c->mappings_dir);
 	spgw_free(c->schema_path);
 	spgw_free(c->plugin_dir);
+	spgw_config_national_clear(&c->national);
 	spgw_free(c);
 }
 

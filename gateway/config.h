@@ -31,6 +31,32 @@ struct spgw_source {
 	int enabled;       /* "enabled", default true */
 };
 
+/*
+ * The national platform and how to reach it (the gateway file's "national" object). Absent:
+ * `url` is NULL and nothing is uploaded. Paths are resolved; key files default to the state
+ * directory's keys/ folder, generated there on first run.
+ */
+struct spgw_national {
+	char *url;          /* BASE, "https://127.0.0.1:8443/spgl/v3" */
+	char *gateway_id;   /* X-SPGW-Gateway, [A-Za-z0-9._-]{1,64} */
+	char *alg;          /* "sm2-sm3" (default), "ecdsa-p256-sha256", "ed25519" */
+	char *key;          /* the gateway's private key PEM; default <state_dir>/keys/gateway.key */
+	char *public_key;   /* its public half; default <state_dir>/keys/gateway.pub */
+	char *national_public_key; /* verifies receipts; required when url is set */
+	char *ca_file;      /* PEM bundle of trusted CAs; NULL: the system's */
+	char *client_cert, *client_key; /* optional mutual TLS */
+	int insecure;       /* "insecure_skip_verify": off; warns in every log line when on */
+	int gzip;           /* Content-Encoding: gzip, default false */
+	int max_in_flight;  /* concurrent transfers, default 4 */
+	int batch_records;  /* at most 1000 (PROTOCOL.md §2) */
+	size_t batch_bytes; /* at most 8 MiB */
+	long long max_upload_rate; /* bytes/s over all transfers; 0 = no cap */
+	int timeout_ms;     /* per request, default 30 s */
+	int connect_timeout_ms; /* default 10 s */
+	int retry_base_ms;  /* first backoff, default 500 ms */
+	int retry_max_ms;   /* backoff ceiling, default 60 s */
+};
+
 struct spgw_config {
 	char *path;          /* the gateway file */
 	char *state_dir;
@@ -40,6 +66,7 @@ struct spgw_config {
 	char *plugin_dir;
 	enum spgw_log_level log_level;
 	enum spgw_log_format log_format;
+	struct spgw_national national;
 	struct spgw_source *sources; /* sorted by name */
 	size_t nsources;
 };

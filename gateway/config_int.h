@@ -22,6 +22,33 @@ struct cfile {
 	const struct spgw_jsonpos_at *root_at; /* borrowed from pos */
 };
 
+/* What a configuration object's members may be (spgw_config_check_keys). */
+enum ktype { K_STRING, K_INT, K_BOOL, K_OBJECT };
+
+struct key_spec {
+	const char *name;
+	enum ktype type;
+	int required;
+};
+
+/*
+ * Check the members of `obj` (at `at`, named `where` in messages) against `spec` (at most 24
+ * keys): unknown keys, wrong types, missing required keys. Returns how many problems were
+ * added.
+ */
+size_t spgw_config_check_keys(const struct cfile *f, const json_t *obj,
+			      const struct spgw_jsonpos_at *at, const char *where,
+			      const struct key_spec *spec, size_t n, struct spgw_diag *d);
+/* `rel` taken from the directory of `file`; absolute paths as they are. New string. */
+char *spgw_config_resolve(const char *file, const char *rel);
+
+struct spgw_config;
+struct spgw_national;
+/* The gateway file's "national" object into c->national (config_national.c). */
+void spgw_config_national(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d);
+/* Release what spgw_config_national() allocated. */
+void spgw_config_national_clear(struct spgw_national *n);
+
 /* Read, parse and index `path` (problems to `d`); release with spgw_config_file_free(). */
 enum spgw_rc spgw_config_file_load(struct cfile *f, const char *path, struct spgw_diag *d);
 void spgw_config_file_free(struct cfile *f);

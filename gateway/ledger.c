@@ -31,8 +31,10 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" ORDER BY version DESC LIMIT 1",
 	[LEDGER_ST_PUT] =
 		"INSERT INTO outbox (region, spgl_table, record_key, version, day, digest, data,"
-		" source, state, created_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)",
+		" source, state, created_at, bkey, day_rule, day_table, day_ref, parent_table,"
+		" parent_ref)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?12, ?13, ?14,"
+		" ?15)",
 	[LEDGER_ST_CURSOR_GET] = "SELECT cursor FROM cursors WHERE source = ?1",
 	[LEDGER_ST_CURSOR_SET] =
 		"INSERT INTO cursors (source, cursor, updated_at) VALUES (?1, ?2, ?3)"
@@ -112,7 +114,8 @@ enum spgw_rc spgw_ledger_db_fail(struct spgw_ledger *l, int src, const char *wha
 /* Writes must run inside spgw_ledger_begin(): records and cursor commit together or not at
  * all. SQLite itself rolls a transaction back after some errors (full disk, I/O): then the
  * caller must roll back and start over, never carry on in autocommit. */
-static enum spgw_rc need_txn(struct spgw_ledger *l, const char *what, struct spgw_error *err)
+enum spgw_rc spgw_ledger_need_txn(struct spgw_ledger *l, const char *what,
+				  struct spgw_error *err)
 {
 	if (!l->in_txn)
 		return spgw_error_set(err, SPGW_E_LEDGER, l->path, 0, 0,
@@ -126,7 +129,7 @@ static enum spgw_rc need_txn(struct spgw_ledger *l, const char *what, struct spg
 }
 
 /* sqlite3_step() for a statement that writes; the test seam fails it here. */
-static int step_write(struct spgw_ledger *l, sqlite3_stmt *s)
+int spgw_ledger_step_write(struct spgw_ledger *l, sqlite3_stmt *s)
 {
 	if (l->fail_after == 0) {
 		l->simulated = 1;
@@ -152,7 +155,7 @@ void spgw_ledger_fail_once(struct spgw_ledger *l, long n)
 }
 
 /* The current time as RFC 3339 UTC with seconds, "2026-11-22T12:00:00Z" (borrowed). */
-static const char *now_utc(struct spgw_ledger *l)
+const char *spgw_ledger_now(struct spgw_ledger *l)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -165,12 +168,6 @@ static const char *now_utc(struct spgw_ledger *l)
 	return l->now;
 }
 
-/* Bind text or NULL; SQLITE_STATIC: every string is borrowed for the call, and the
- * statement is reset before the call returns. */
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
-}
 
 enum spgw_rc spgw_ledger_prepare(struct spgw_ledger *l, struct spgw_error *err)
 {
@@ -211,12 +208,12 @@ enum spgw_rc spgw_ledger_commit(struct spgw_ledger *l, struct spgw_error *err)
 	enum spgw_rc rc;
 	int src;
 
-	rc = need_txn(l, "committing", err);
+	rc = spgw_ledger_need_txn(l, "committing", err);
 	if (rc) {
 		spgw_ledger_rollback(l);
 		return rc;
 	}
-	src = step_write(l, s);
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src == SQLITE_DONE) {
 		l->in_txn = 0;
@@ -249,7 +246,7 @@ enum spgw_rc spgw_ledger_cursor_get(struct spgw_ledger *l, const char *source, c
 	char *c = NULL;
 	int src;
 
-	bind_text(s, 1, source);
+	spgw_ledger_bind_text(s, 1, source);
 	src = sqlite3_step(s);
 	if (src == SQLITE_ROW) {
 		c = spgw_strndup((const char *)sqlite3_column_text(s, 0),
@@ -272,7 +269,7 @@ enum spgw_rc spgw_ledger_cursor_set(struct spgw_ledger *l, const char *source,
 	enum spgw_rc rc;
 	int src;
 
-	rc = need_txn(l, "setting a cursor", err);
+	rc = spgw_ledger_need_txn(l, "setting a cursor", err);
 	if (rc)
 		return rc;
 	if (strlen(cursor) > SPGW_MAX_CURSOR)
@@ -280,10 +277,10 @@ enum spgw_rc spgw_ledger_cursor_set(struct spgw_ledger *l, const char *source,
 				      "cursor of %zu bytes exceeds SPGW_MAX_CURSOR (%d): the "
 				      "plugin must keep its position shorter", strlen(cursor),
 				      SPGW_MAX_CURSOR);
-	bind_text(s, 1, source);
-	bind_text(s, 2, cursor);
-	bind_text(s, 3, now_utc(l));
-	src = step_write(l, s);
+	spgw_ledger_bind_text(s, 1, source);
+	spgw_ledger_bind_text(s, 2, cursor);
+	spgw_ledger_bind_text(s, 3, spgw_ledger_now(l));
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
 		return spgw_ledger_db_fail(l, src, "setting a cursor", err);
@@ -300,16 +297,16 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 	int same = 0, src;
 	enum spgw_rc rc;
 
-	rc = need_txn(l, "writing a record", err);
+	rc = spgw_ledger_need_txn(l, "writing a record", err);
 	if (rc)
 		return rc;
 	if (r->data_len > INT_MAX)
 		return spgw_error_set(err, SPGW_E_LIMIT, r->source, 0, 0,
 				      "a record's canonical form of %zu bytes is too large for the "
 				      "ledger", r->data_len);
-	bind_text(h, 1, r->region);
-	bind_text(h, 2, r->table);
-	bind_text(h, 3, r->key);
+	spgw_ledger_bind_text(h, 1, r->region);
+	spgw_ledger_bind_text(h, 2, r->table);
+	spgw_ledger_bind_text(h, 3, r->key);
 	src = sqlite3_step(h);
 	if (src == SQLITE_ROW) {
 		const char *d = (const char *)sqlite3_column_text(h, 1);
@@ -325,19 +322,26 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 		*result = SPGW_PUT_UNCHANGED;
 		return SPGW_OK;
 	}
-	bind_text(s, 1, r->region);
-	bind_text(s, 2, r->table);
-	bind_text(s, 3, r->key);
+	spgw_ledger_bind_text(s, 1, r->region);
+	spgw_ledger_bind_text(s, 2, r->table);
+	spgw_ledger_bind_text(s, 3, r->key);
 	sqlite3_bind_int64(s, 4, version + 1);
-	bind_text(s, 5, r->day);
-	bind_text(s, 6, r->digest);
+	spgw_ledger_bind_text(s, 5, r->day);
+	spgw_ledger_bind_text(s, 6, r->digest);
 	if (r->data)
 		sqlite3_bind_text(s, 7, r->data, (int)r->data_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 7);
-	bind_text(s, 8, r->source);
-	bind_text(s, 9, now_utc(l));
-	src = step_write(l, s);
+	spgw_ledger_bind_text(s, 8, r->source);
+	spgw_ledger_bind_text(s, 9, spgw_ledger_now(l));
+	spgw_ledger_bind_text(s, 10, r->bkey && r->bkey[0] ? r->bkey : NULL);
+	/* a day rule only matters while the day is unknown */
+	spgw_ledger_bind_text(s, 11, r->day ? NULL : r->day_rule);
+	spgw_ledger_bind_text(s, 12, r->day ? NULL : r->day_table);
+	spgw_ledger_bind_text(s, 13, r->day ? NULL : r->day_ref);
+	spgw_ledger_bind_text(s, 14, r->parent_ref && r->parent_ref[0] ? r->parent_table : NULL);
+	spgw_ledger_bind_text(s, 15, r->parent_ref && r->parent_ref[0] ? r->parent_ref : NULL);
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
 		goto fail;
@@ -367,7 +371,7 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 	enum spgw_rc rc;
 	int src;
 
-	rc = need_txn(l, "quarantining a record", err);
+	rc = spgw_ledger_need_txn(l, "quarantining a record", err);
 	if (!rc && q->raw_len > SPGW_MAX_FRAME)
 		rc = spgw_error_set(err, SPGW_E_LIMIT, q->source, 0, 0,
 				    "a raw record of %zu bytes exceeds SPGW_MAX_FRAME", q->raw_len);
@@ -376,10 +380,10 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 	if (rc)
 		return rc;
 	sqlite3_bind_blob(f, 1, hash, sizeof(hash), SQLITE_STATIC);
-	bind_text(f, 2, q->source);
-	bind_text(f, 3, q->source_table);
-	bind_text(f, 4, q->table);
-	bind_text(f, 5, q->key);
+	spgw_ledger_bind_text(f, 2, q->source);
+	spgw_ledger_bind_text(f, 3, q->source_table);
+	spgw_ledger_bind_text(f, 4, q->table);
+	spgw_ledger_bind_text(f, 5, q->key);
 	sqlite3_bind_blob(f, 6, raw, (int)q->raw_len, SQLITE_STATIC);
 	src = sqlite3_step(f);
 	if (src == SQLITE_ROW) {
@@ -394,24 +398,24 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 		/* the same record refused again: one entry, counted, with today's reasons */
 		s = l->st[LEDGER_ST_Q_SEEN];
 		sqlite3_bind_int64(s, 1, found);
-		bind_text(s, 2, now_utc(l));
-		bind_text(s, 3, q->region);
-		bind_text(s, 4, q->mapped);
-		bind_text(s, 5, q->reasons);
+		spgw_ledger_bind_text(s, 2, spgw_ledger_now(l));
+		spgw_ledger_bind_text(s, 3, q->region);
+		spgw_ledger_bind_text(s, 4, q->mapped);
+		spgw_ledger_bind_text(s, 5, q->reasons);
 	} else {
 		s = l->st[LEDGER_ST_Q_INSERT];
-		bind_text(s, 1, now_utc(l));
-		bind_text(s, 2, q->source);
-		bind_text(s, 3, q->region);
-		bind_text(s, 4, q->source_table);
-		bind_text(s, 5, q->table);
-		bind_text(s, 6, q->key);
+		spgw_ledger_bind_text(s, 1, spgw_ledger_now(l));
+		spgw_ledger_bind_text(s, 2, q->source);
+		spgw_ledger_bind_text(s, 3, q->region);
+		spgw_ledger_bind_text(s, 4, q->source_table);
+		spgw_ledger_bind_text(s, 5, q->table);
+		spgw_ledger_bind_text(s, 6, q->key);
 		sqlite3_bind_blob(s, 7, raw, (int)q->raw_len, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 8, hash, sizeof(hash), SQLITE_STATIC);
-		bind_text(s, 9, q->mapped);
-		bind_text(s, 10, q->reasons);
+		spgw_ledger_bind_text(s, 9, q->mapped);
+		spgw_ledger_bind_text(s, 10, q->reasons);
 	}
-	src = step_write(l, s);
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
 		return spgw_ledger_db_fail(l, src, "writing a quarantine entry", err);
@@ -496,7 +500,7 @@ enum spgw_rc spgw_ledger_quarantine_each(struct spgw_ledger *l, const char *sour
 		rc = spgw_ledger_db_fail(l, src, "reading the quarantine", err);
 		goto out;
 	}
-	bind_text(s, 1, source);
+	spgw_ledger_bind_text(s, 1, source);
 	sqlite3_bind_int(s, 2, include_resolved != 0);
 	rc = q_iterate(l, s, fn, ud, &rows, err);
 out:
@@ -559,12 +563,12 @@ enum spgw_rc spgw_ledger_quarantine_resolve(struct spgw_ledger *l, int64_t id,
 	enum spgw_rc rc;
 	int src, resolved = 0;
 
-	rc = need_txn(l, "resolving a quarantine entry", err);
+	rc = spgw_ledger_need_txn(l, "resolving a quarantine entry", err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, now_utc(l));
-	src = step_write(l, s);
+	spgw_ledger_bind_text(s, 2, spgw_ledger_now(l));
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
 		return spgw_ledger_db_fail(l, src, "resolving a quarantine entry", err);
@@ -581,13 +585,13 @@ enum spgw_rc spgw_ledger_quarantine_update(struct spgw_ledger *l, int64_t id, co
 	enum spgw_rc rc;
 	int src, resolved = 0;
 
-	rc = need_txn(l, "updating a quarantine entry", err);
+	rc = spgw_ledger_need_txn(l, "updating a quarantine entry", err);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, mapped);
-	bind_text(s, 3, reasons);
-	src = step_write(l, s);
+	spgw_ledger_bind_text(s, 2, mapped);
+	spgw_ledger_bind_text(s, 3, reasons);
+	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
 		return spgw_ledger_db_fail(l, src, "updating a quarantine entry", err);

@@ -50,6 +50,11 @@ struct spgw_outbox_record {
 	const char *digest; /* "sm3:<hex>" of `data` */
 	const char *data;   /* canonical JSON */
 	size_t data_len;
+	/* Relatives (outbox_refs.h); NULL or "" where unknown. */
+	const char *bkey;         /* this record's schema key */
+	const char *day_rule;     /* "inherit" / "earliest_child" when day is NULL */
+	const char *day_table, *day_ref;
+	const char *parent_table, *parent_ref;
 };
 
 enum spgw_put_result {
@@ -127,6 +132,148 @@ typedef enum spgw_rc (*spgw_ledger_count_fn)(void *ud, const char *source, const
 					     int64_t count);
 enum spgw_rc spgw_ledger_counts(struct spgw_ledger *l, spgw_ledger_count_fn fn, void *ud,
 				struct spgw_error *err);
+
+/* ---- Delivery: outbox -> batches -> national platform (ledger_batch.c) ---- */
+
+/*
+ * Give pending records whose day is inherited (PROTOCOL.md §2: the parent's day, or the
+ * earliest day of its children) the day of the record it comes from, where that is in the
+ * ledger by now. One transaction; *n (may be NULL) receives how many got their day.
+ */
+enum spgw_rc spgw_ledger_resolve_days(struct spgw_ledger *l, int64_t *n, struct spgw_error *err);
+
+/* (region, table) groups with records ready to batch, and how many. */
+typedef enum spgw_rc (*spgw_ledger_group_fn)(void *ud, const char *region, const char *table,
+					     int64_t ready);
+/*
+ * Call `fn` for each (region, table) holding pending records in no batch; `ready` is 0 (not
+ * counted: counting would scan the backlog). spgw_ledger_ready_each() says which are ready:
+ * day known, no earlier version of its key still pending, its parent (when the ledger holds
+ * it) no longer pending.
+ */
+enum spgw_rc spgw_ledger_ready_groups(struct spgw_ledger *l, spgw_ledger_group_fn fn, void *ud,
+				      struct spgw_error *err);
+
+/* A record ready to be batched; strings borrowed for the callback's duration. */
+struct spgw_ready_record {
+	int64_t id;
+	const char *key, *day, *digest;
+	const char *data;
+	size_t data_len;
+};
+typedef enum spgw_rc (*spgw_ledger_ready_fn)(void *ud, const struct spgw_ready_record *r);
+/*
+ * Call `fn` for up to `limit` ready records of (region, table) with an outbox id above
+ * `after`, in queue order. The callback returns SPGW_E_LIMIT to stop early without error
+ * (a batch is full).
+ */
+enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
+				    const char *table, int64_t after, int limit,
+				    spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err);
+
+/* A batch as stored: formed, then sent until it has an answer that settles it. */
+struct spgw_batch_row {
+	const char *id, *region, *table;
+	const void *body; /* the exact uncompressed bytes sent, every time */
+	size_t body_len;
+	int64_t records;
+	int64_t attempts;
+	const char *state; /* "open", "done", "dead", "split", "conflict" */
+	const char *created_at;
+	int last_status;  /* last HTTP status, 0 for none or a network error */
+	const char *last_error;
+};
+typedef enum spgw_rc (*spgw_ledger_batch_fn)(void *ud, const struct spgw_batch_row *b);
+
+/*
+ * One transaction: store a batch (state open) and put the records `ids` (in body order) in
+ * it. Written before the first send, so a restart resends the same id and bytes.
+ */
+enum spgw_rc spgw_ledger_batch_store(struct spgw_ledger *l, const char *id, const char *region,
+				     const char *table, const void *body, size_t body_len,
+				     const int64_t *ids, size_t n, struct spgw_error *err);
+/* Open batches in the order they were formed. */
+enum spgw_rc spgw_ledger_batch_open_each(struct spgw_ledger *l, spgw_ledger_batch_fn fn,
+					 void *ud, struct spgw_error *err);
+/* Note one more attempt and its outcome (autocommit). */
+enum spgw_rc spgw_ledger_batch_attempt(struct spgw_ledger *l, const char *id, int status,
+				       const char *error, struct spgw_error *err);
+
+/* The national answer for one record of a batch, in body order. */
+enum spgw_record_status { SPGW_REC_ACCEPTED, SPGW_REC_DUPLICATE, SPGW_REC_REJECTED };
+struct spgw_record_result {
+	const char *key;
+	enum spgw_record_status status;
+	const char *errors; /* JSON array of {field, code, message} for a rejection, else NULL */
+};
+/* A verified receipt as stored. */
+struct spgw_receipt_row {
+	const char *batch_id, *received_at, *content_digest;
+	int64_t accepted, duplicate, rejected;
+	const char *alg, *sig;
+	const char *region, *table; /* of the batch */
+	const char *stored_at;
+};
+/*
+ * One transaction: the batch is settled by a 200 answer. Accepted and duplicate records are
+ * marked delivered, rejected ones dead with their errors, the receipt is stored and the
+ * batch marked done (its body is dropped: the receipt's content digest names it).
+ * SPGW_E_INVALID, writing nothing, when `results` does not name the batch's records in order.
+ */
+enum spgw_rc spgw_ledger_batch_done(struct spgw_ledger *l, const char *id,
+				    const struct spgw_record_result *results, size_t n,
+				    const struct spgw_receipt_row *receipt, struct spgw_error *err);
+/* One transaction: the national side refused the whole batch for good (400): every record
+ * in it goes to dead letters with `reason` (a JSON array of {field, code, message}). */
+enum spgw_rc spgw_ledger_batch_dead(struct spgw_ledger *l, const char *id, int status,
+				    const char *reason, struct spgw_error *err);
+/* One transaction: give the batch's records back to the queue and close the batch as
+ * `state` ("split" after a 413, "conflict" after a batch_id conflict). */
+enum spgw_rc spgw_ledger_batch_release(struct spgw_ledger *l, const char *id, const char *state,
+				       const char *why, struct spgw_error *err);
+
+/* Dead letters: records the national side rejected, with its reasons. */
+struct spgw_dead_row {
+	int64_t id;
+	const char *region, *table, *key, *day, *digest, *source;
+	int64_t version;
+	const char *data;
+	const char *reason; /* JSON array of {field, code, message} */
+	const char *batch_id, *dead_at;
+};
+typedef enum spgw_rc (*spgw_ledger_dead_fn)(void *ud, const struct spgw_dead_row *r);
+/* Dead letters in id order, optionally of one region and/or table (NULL for all). */
+enum spgw_rc spgw_ledger_dead_each(struct spgw_ledger *l, const char *region, const char *table,
+				   spgw_ledger_dead_fn fn, void *ud, struct spgw_error *err);
+/* One dead letter by outbox id; SPGW_E_NOTFOUND when it is not a dead letter. */
+enum spgw_rc spgw_ledger_dead_get(struct spgw_ledger *l, int64_t id, spgw_ledger_dead_fn fn,
+				  void *ud, struct spgw_error *err);
+/* One transaction: put dead letters back in the queue: one by id (id > 0), or every one of
+ * region/table (NULL for all). A dead version that a newer version of its key has since
+ * replaced stays dead (sending it would undo the newer one). *n receives how many went
+ * back, *superseded (may be NULL) how many stayed for that reason. */
+enum spgw_rc spgw_ledger_dead_retry(struct spgw_ledger *l, int64_t id, const char *region,
+				    const char *table, int64_t *n, int64_t *superseded,
+				    struct spgw_error *err);
+
+/* Stored receipts in the order they were stored. */
+typedef enum spgw_rc (*spgw_ledger_receipt_fn)(void *ud, const struct spgw_receipt_row *r);
+enum spgw_rc spgw_ledger_receipt_each(struct spgw_ledger *l, spgw_ledger_receipt_fn fn,
+				      void *ud, struct spgw_error *err);
+
+/* Outbox figures per (region, table). Oldest pending is the created_at of the oldest pending
+ * version, NULL when none. */
+struct spgw_outbox_stats {
+	const char *region, *table;
+	int64_t pending;   /* waiting, in no batch */
+	int64_t in_flight; /* in an open batch */
+	int64_t delivered, dead;
+	int64_t held;      /* pending, waiting for the record its day comes from */
+	const char *oldest_pending;
+};
+typedef enum spgw_rc (*spgw_ledger_stats_fn)(void *ud, const struct spgw_outbox_stats *s);
+enum spgw_rc spgw_ledger_outbox_stats(struct spgw_ledger *l, spgw_ledger_stats_fn fn, void *ud,
+				      struct spgw_error *err);
 
 /*
  * Test seam (after SQLite's fault injection): after `n` more successful write statements

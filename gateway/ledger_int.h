@@ -53,6 +53,21 @@ struct spgw_ledger {
 enum spgw_rc spgw_ledger_db_fail(struct spgw_ledger *l, int src, const char *what,
 				 struct spgw_error *err);
 
+/* Fail unless inside a transaction SQLite still holds (ledger.c). */
+enum spgw_rc spgw_ledger_need_txn(struct spgw_ledger *l, const char *what,
+				  struct spgw_error *err);
+/* sqlite3_step() for a statement that writes; the test seam fails it here. */
+int spgw_ledger_step_write(struct spgw_ledger *l, sqlite3_stmt *s);
+/* The current time as RFC 3339 UTC with seconds, "2026-11-22T12:00:00Z" (borrowed). */
+const char *spgw_ledger_now(struct spgw_ledger *l);
+
+/* Bind text or NULL; SQLITE_STATIC: every string is borrowed for the call, and the
+ * statement is reset before the call returns. */
+static inline int spgw_ledger_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
 /* Prepare the statements every put and commit runs, once per connection. */
 enum spgw_rc spgw_ledger_prepare(struct spgw_ledger *l, struct spgw_error *err);
 

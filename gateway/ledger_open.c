@@ -89,6 +89,58 @@ static const char *const migrations[] = {
 	"  resolved_at TEXT"
 	") STRICT;"
 	"CREATE INDEX quarantine_open_raw ON quarantine (raw_sha256) WHERE resolved = 0;",
+	/* 2: delivery. A record version sits in at most one open batch (batch_id) and keeps the
+	 * id of the batch that delivered it. bkey/parent_ref/day_ref (outbox_refs.h) let the
+	 * uploader hold a child until its parent is delivered and date a record whose day is
+	 * its parent's. Partial indexes keep the per-put cost to the rows that need them. */
+	"ALTER TABLE outbox ADD COLUMN batch_id TEXT;"
+	"ALTER TABLE outbox ADD COLUMN bkey TEXT;"
+	"ALTER TABLE outbox ADD COLUMN day_rule TEXT"
+	"  CHECK (day_rule IS NULL OR day_rule IN ('inherit', 'earliest_child'));"
+	"ALTER TABLE outbox ADD COLUMN day_table TEXT;"
+	"ALTER TABLE outbox ADD COLUMN day_ref TEXT;"
+	"ALTER TABLE outbox ADD COLUMN parent_table TEXT;"
+	"ALTER TABLE outbox ADD COLUMN parent_ref TEXT;"
+	"ALTER TABLE outbox ADD COLUMN delivered_at TEXT;"
+	"ALTER TABLE outbox ADD COLUMN dead_reason TEXT;" /* JSON [{field, code, message}] */
+	"ALTER TABLE outbox ADD COLUMN dead_at TEXT;"
+	"CREATE INDEX outbox_ready ON outbox (region, spgl_table, id)"
+	"  WHERE state = 'pending' AND batch_id IS NULL;"
+	"CREATE INDEX outbox_bkey ON outbox (region, spgl_table, bkey) WHERE bkey IS NOT NULL;"
+	"CREATE INDEX outbox_parent ON outbox (region, spgl_table, parent_ref)"
+	"  WHERE parent_ref IS NOT NULL;"
+	"CREATE INDEX outbox_dayless ON outbox (id) WHERE day IS NULL AND state = 'pending';"
+	"CREATE INDEX outbox_batch ON outbox (batch_id) WHERE batch_id IS NOT NULL;"
+	"CREATE INDEX outbox_dead ON outbox (region, spgl_table, id) WHERE state = 'dead';"
+	/* A batch's id and exact bytes are stored before the first send: after a crash the
+	 * same batch goes again and the national side answers its first result. */
+	"CREATE TABLE batches ("
+	"  id TEXT PRIMARY KEY NOT NULL,"       /* the batch_id sent */
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  body BLOB,"                          /* uncompressed bytes; NULL once settled */
+	"  records INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'open'"
+	"    CHECK (state IN ('open', 'done', 'dead', 'split', 'conflict')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  last_status INTEGER,"
+	"  last_error TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  settled_at TEXT"
+	") STRICT;"
+	"CREATE INDEX batches_open ON batches (created_at) WHERE state = 'open';"
+	/* The national platform's signed receipts: the proof of delivery. */
+	"CREATE TABLE receipts ("
+	"  batch_id TEXT PRIMARY KEY NOT NULL REFERENCES batches (id),"
+	"  received_at TEXT NOT NULL,"
+	"  content_digest TEXT NOT NULL,"
+	"  accepted INTEGER NOT NULL,"
+	"  duplicate INTEGER NOT NULL,"
+	"  rejected INTEGER NOT NULL,"
+	"  alg TEXT NOT NULL,"
+	"  sig TEXT NOT NULL,"
+	"  stored_at TEXT NOT NULL"
+	") STRICT;",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

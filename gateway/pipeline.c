@@ -16,6 +16,7 @@
 #include "json_parse.h"
 #include "spgw_limits.h"
 #include "mem.h"
+#include "outbox_refs.h"
 #include "validate.h"
 
 struct spgw_pipeline {
@@ -24,6 +25,7 @@ struct spgw_pipeline {
 	enum spgw_digest_alg alg;
 	struct spgw_buf canon;         /* reused for every record's canonical form */
 	struct spgw_reasons reasons;   /* reused for every record's validation */
+	struct spgw_outbox_refs refs;  /* the last prepared record's relatives */
 	spgw_pipeline_observe_fn observe;
 	void *observe_ud;
 };
@@ -51,6 +53,7 @@ struct pending {
 	char *table, *key, *day, *data;
 	size_t data_len;
 	char digest[80];
+	struct spgw_outbox_refs refs;
 };
 
 enum spgw_rc spgw_pipeline_new(const struct spgw_schema *schema, struct spgw_ledger *ledger,
@@ -151,8 +154,8 @@ static enum spgw_rc quarantine_whole(struct record_ctx *c, const char *code, con
 
 /*
  * Validate a mapped record and compute what the outbox needs. Returns SPGW_OK with
- * p->canon holding the canonical form, `digest` and `day` filled (day "" when the schema's
- * rule derives it later), or SPGW_E_INVALID with p->reasons filled.
+ * p->canon holding the canonical form, p->refs its relatives, `digest` and `day` filled (day
+ * "" when the schema's rule derives it later), or SPGW_E_INVALID with p->reasons filled.
  */
 static enum spgw_rc prepare(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
 			    const char *table, json_t *record, char digest[80], char day[11],
@@ -196,13 +199,17 @@ static enum spgw_rc prepare(struct spgw_pipeline *p, const struct spgw_pipeline_
 			return spgw_error_nomem(err, "recording a reason");
 		return SPGW_E_INVALID;
 	}
+	if (t)
+		spgw_outbox_refs(t, record, &p->refs);
+	else
+		memset(&p->refs, 0, sizeof(p->refs));
 	return SPGW_OK;
 }
 
 static enum spgw_rc put(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
 			const char *table, const char *key, const char *day, const char *digest,
-			const char *data, size_t data_len, struct spgw_pipeline_stats *st,
-			struct spgw_error *err)
+			const char *data, size_t data_len, const struct spgw_outbox_refs *refs,
+			struct spgw_pipeline_stats *st, struct spgw_error *err)
 {
 	struct spgw_outbox_record r;
 	enum spgw_put_result res = SPGW_PUT_NEW;
@@ -218,6 +225,12 @@ static enum spgw_rc put(struct spgw_pipeline *p, const struct spgw_pipeline_sour
 	r.digest = digest;
 	r.data = data;
 	r.data_len = data_len;
+	r.bkey = refs->bkey;
+	r.day_rule = refs->day_rule;
+	r.day_table = refs->day_table;
+	r.day_ref = refs->day_ref;
+	r.parent_table = refs->parent_table;
+	r.parent_ref = refs->parent_ref;
 	rc = spgw_ledger_put(p->ledger, &r, &res, err);
 	if (rc)
 		return rc;
@@ -260,7 +273,8 @@ static enum spgw_rc on_output(void *ud, const char *table, const char *key, json
 	if (rc)
 		goto out;
 	observe(p, c->src, table, key, record, &p->reasons);
-	rc = put(p, c->src, table, key, day, digest, p->canon.data, p->canon.len, c->st, c->err);
+	rc = put(p, c->src, table, key, day, digest, p->canon.data, p->canon.len, &p->refs, c->st,
+		 c->err);
 out:
 	json_decref(record);
 	return rc;
@@ -410,6 +424,7 @@ static enum spgw_rc on_replay_output(void *ud, const char *table, const char *ke
 		goto out;
 	}
 	pd->data_len = p->canon.len;
+	pd->refs = p->refs;
 	snprintf(pd->digest, sizeof(pd->digest), "%s", digest);
 	pd->next = c->pending;
 	c->pending = pd;
@@ -470,7 +485,7 @@ enum spgw_rc spgw_pipeline_replay(struct spgw_pipeline *p, const struct spgw_pip
 	if (c.matched && !c.failed) {
 		for (pd = c.pending; pd; pd = pd->next) {
 			rc = put(p, src, pd->table, pd->key, pd->day, pd->digest, pd->data,
-				 pd->data_len, st, err);
+				 pd->data_len, &pd->refs, st, err);
 			if (rc)
 				goto out;
 		}

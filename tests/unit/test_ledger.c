@@ -166,7 +166,7 @@ static enum spgw_rc put(struct spgw_ledger *l, const char *region, const char *t
 			const char *key, const char *data, enum spgw_put_result *res,
 			struct spgw_error *err)
 {
-	struct spgw_outbox_record r;
+	struct spgw_outbox_record r = { 0 };
 	char hex[65], digest[80];
 
 	ck_assert_int_eq(spgw_digest_hex(SPGW_DIGEST_SM3, data, strlen(data), hex, NULL), 0);
@@ -206,7 +206,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
 	mode = peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -230,7 +230,7 @@ START_TEST(migrations_applied)
 	poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
 	ck_assert_int_eq(peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				  "name IN ('cursors', 'outbox', 'quarantine')"),
 			 3);
@@ -240,7 +240,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 1);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
 }
 END_TEST
 
@@ -486,8 +486,9 @@ END_TEST
 START_TEST(put_day_unknown)
 {
 	struct spgw_ledger *l = open_ok();
-	struct spgw_outbox_record r = { "provincial-220200", "220200", "SPGL_XMSPSXBLXXB",
-					"JL-1", NULL, "sm3:00", "{}", 2 };
+	struct spgw_outbox_record r = { .source = "provincial-220200", .region = "220200",
+					.table = "SPGL_XMSPSXBLXXB", .key = "JL-1",
+					.digest = "sm3:00", .data = "{}", .data_len = 2 };
 	enum spgw_put_result res;
 
 	begin(l);
@@ -1032,7 +1033,7 @@ START_TEST(put_speed)
 	struct spgw_ledger *l = open_ok();
 	const char *env = getenv("SPGW_LEDGER_BENCH");
 	long total = env ? atol(env) : 20000, i;
-	struct spgw_outbox_record r;
+	struct spgw_outbox_record r = { 0 };
 	struct timespec t0, t1;
 	struct rusage r0, r1;
 	enum spgw_put_result res;
