@@ -51,5 +51,7 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_upload(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_run(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 
 #endif

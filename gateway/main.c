@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "ingest", spgw_cmd_ingest, "pull every configured source once into the ledger" },
 	{ "quarantine", spgw_cmd_quarantine,
 	  "list, show, replay or export records refused by mapping or validation" },
+	{ "upload", spgw_cmd_upload, "deliver what is pending to the national platform once" },
+	{ "run", spgw_cmd_run, "run --once: ingest every source, then upload" },
 	{ "status", spgw_cmd_status, "counts per source, table and state in the ledger" },
 	{ "plugin-check", spgw_cmd_plugin_check,
 	  "load a plugin in isolation and report what it declares" },
