@@ -131,9 +131,10 @@ static enum spgw_rc dead_oversized(struct spgw_ledger *l, const char *region,
 	if (!rc)
 		rc = spgw_ledger_batch_store(l, bid, region, table, "", 0, &one, 1, err);
 	snprintf(reason, sizeof(reason),
-		 "[{\"field\":null,\"code\":\"too_large\",\"message\":\"the record alone is larger "
-		 "than a batch may be (%zu bytes): fix it at the source\","
-		 "\"zh\":\"单条记录超过批次大小上限，请在源系统修正\"}]",
+		 "[{\"field\":null,\"code\":\"too_large\","
+		 "\"message\":\"单条记录超过批次大小上限，请在源系统修正\","
+		 "\"en\":\"the record alone is larger than a batch may be (%zu bytes): fix it "
+		 "at the source\"}]",
 		 max_bytes);
 	if (!rc)
 		rc = spgw_ledger_batch_dead(l, bid, 413, reason, err);

@@ -6,6 +6,8 @@
 #ifndef SPGW_CMD_H
 #define SPGW_CMD_H
 
+#include <stdio.h>
+
 #include "config.h"
 #include "error.h"
 #include "ledger.h"
@@ -45,6 +47,16 @@ int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 /* True when argv[i] is -h or --help. */
 int spgw_cmd_wants_help(int argc, char **argv);
 
+/*
+ * Table output that lines up with Chinese in it: printf's %-20s counts bytes, a terminal
+ * shows a CJK character in two columns. spgw_cmd_width() is how many columns UTF-8 `s`
+ * takes; spgw_cmd_cell() prints `s` left-aligned in `width` columns then a space,
+ * spgw_cmd_cell_right() right-aligned (numbers). A longer `s` is printed whole.
+ */
+int spgw_cmd_width(const char *s);
+void spgw_cmd_cell(FILE *out, const char *s, int width);
+void spgw_cmd_cell_right(FILE *out, const char *s, int width);
+
 int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_schema(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
@@ -52,6 +64,10 @@ int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_upload(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_dlq(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_receipts(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_outbox(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_run(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_keygen(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 
 #endif

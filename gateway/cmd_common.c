@@ -98,3 +98,52 @@ out:
 	spgw_config_free(c);
 	return status;
 }
+
+/* Terminal columns of one code point: East Asian wide and full-width forms take two. */
+static int cp_width(unsigned cp)
+{
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+int spgw_cmd_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int w = 0;
+
+	while (p && *p) {
+		unsigned cp = *p;
+		int extra = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
+
+		if (extra)
+			cp &= 0x3fu >> extra;
+		for (p++; extra && (*p & 0xc0) == 0x80; extra--, p++)
+			cp = cp << 6 | (*p & 0x3fu);
+		w += cp_width(cp);
+	}
+	return w;
+}
+
+void spgw_cmd_cell(FILE *out, const char *s, int width)
+{
+	int w = spgw_cmd_width(s);
+
+	fputs(s ? s : "", out);
+	for (; w < width; w++)
+		fputc(' ', out);
+	fputc(' ', out);
+}
+
+void spgw_cmd_cell_right(FILE *out, const char *s, int width)
+{
+	int w = spgw_cmd_width(s);
+
+	for (; w < width; w++)
+		fputc(' ', out);
+	fputs(s ? s : "", out);
+	fputc(' ', out);
+}

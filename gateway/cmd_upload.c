@@ -108,6 +108,9 @@ static void print_delivery(const struct spgw_schema *schema, const struct spgw_u
 	if (seconds > 0 && acc + dup)
 		printf(", %.0f records/s", (double)(acc + dup) / seconds);
 	printf("\n");
+	if (st->bytes_sent)
+		printf("sent %lld bytes of batch bodies on the wire (%.0f bytes/s)\n",
+		       (long long)st->bytes_sent, seconds > 0 ? (double)st->bytes_sent / seconds : 0);
 	if (rej || dead)
 		printf("dead letters this run: %lld rejected by record, %lld in refused batches "
 		       "(spgw dlq list)\n",

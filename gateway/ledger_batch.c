@@ -58,15 +58,20 @@ static const char sql_inherit[] =
 	"  AND p.spgl_table = outbox.day_table AND p.bkey = outbox.day_ref"
 	"  AND p.day IS NOT NULL)";
 
-/* A record dated by its children (SPGL_XMSPSXBLXXB: its earliest handling step). */
+/* A record dated by its children (SPGL_XMSPSXBLXXB: its earliest handling step), counting
+ * only each child's newest version that is not dead: a corrected typo in an old version's
+ * date must not date the parent. */
+#define CHILDREN                                                                          \
+	" FROM outbox c WHERE c.region = outbox.region"                                   \
+	"  AND c.spgl_table = outbox.day_table AND c.parent_table = outbox.spgl_table"    \
+	"  AND c.parent_ref = outbox.day_ref AND c.day IS NOT NULL AND c.state <> 'dead'" \
+	"  AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.region = c.region"              \
+	"   AND n.spgl_table = c.spgl_table AND n.record_key = c.record_key"              \
+	"   AND n.version > c.version)"
 static const char sql_earliest[] =
-	"UPDATE outbox SET day = (SELECT min(c.day) FROM outbox c WHERE c.region = outbox.region"
-	"  AND c.spgl_table = outbox.day_table AND c.parent_table = outbox.spgl_table"
-	"  AND c.parent_ref = outbox.day_ref AND c.day IS NOT NULL)"
+	"UPDATE outbox SET day = (SELECT min(c.day)" CHILDREN ")"
 	" WHERE day IS NULL AND state = 'pending' AND day_rule = 'earliest_child'"
-	" AND EXISTS (SELECT 1 FROM outbox c WHERE c.region = outbox.region"
-	"  AND c.spgl_table = outbox.day_table AND c.parent_table = outbox.spgl_table"
-	"  AND c.parent_ref = outbox.day_ref AND c.day IS NOT NULL)";
+	" AND EXISTS (SELECT 1" CHILDREN ")";
 
 enum spgw_rc spgw_ledger_resolve_days(struct spgw_ledger *l, int64_t *n, struct spgw_error *err)
 {
@@ -377,11 +382,14 @@ static enum spgw_rc store_receipt(struct spgw_ledger *l, const struct spgw_recei
 static enum spgw_rc settle(struct spgw_ledger *l, const char *id, const char *state,
 			   int status, const char *error, int drop_body, struct spgw_error *err)
 {
+	/* Only an open batch can be settled: an answer is applied once, and a late refusal
+	 * of a batch already settled must not rewrite its history. */
 	static const char keep[] = "UPDATE batches SET state = ?2, last_error = coalesce(?3,"
-				   " last_error), settled_at = ?4, last_status = ?5 WHERE id = ?1";
+				   " last_error), settled_at = ?4, last_status = ?5"
+				   " WHERE id = ?1 AND state = 'open'";
 	static const char drop[] = "UPDATE batches SET state = ?2, last_error = coalesce(?3,"
 				   " last_error), settled_at = ?4, last_status = ?5, body = NULL"
-				   " WHERE id = ?1";
+				   " WHERE id = ?1 AND state = 'open'";
 	sqlite3_stmt *s = NULL;
 	int src = sqlite3_prepare_v2(l->db, drop_body ? drop : keep, -1, &s, NULL);
 
@@ -399,6 +407,10 @@ static enum spgw_rc settle(struct spgw_ledger *l, const char *id, const char *st
 	sqlite3_finalize(s);
 	if (src != SQLITE_DONE)
 		return spgw_ledger_db_fail(l, src, "closing a batch", err);
+	if (sqlite3_changes(l->db) != 1)
+		return spgw_error_set(err, SPGW_E_INVALID, l->path, 0, 0,
+				      "batch %s is not open (already settled, or unknown): its "
+				      "answer is not applied twice", id);
 	return SPGW_OK;
 }
 
