@@ -35,8 +35,13 @@ until grep -q listening var/national.log 2>/dev/null || [ $i -ge 50 ]; do
 	i=$((i + 1))
 done
 
+# Exit 1 from run --once is expected here: the drops are 5% dirty, and the unit records of a
+# quarantined project wait in the outbox for their parent (its day is theirs), so not
+# everything is delivered. Anything above 1 is a real failure.
 status=0
 "$spgw" -c config/spgw.json run --once || status=$?
+[ "$status" -le 1 ] || exit "$status"
+status=0
 echo
 "$spgw" -c config/spgw.json status
 echo
@@ -47,6 +52,7 @@ echo
 echo "what the national platform holds (its own store, var/national/national.db):"
 "$sim" stats --dir var/national
 echo
+"$spgw" -c config/spgw.json outbox stats
 "$spgw" -c config/spgw.json receipts verify || status=$?
 echo "expected per city: var/drops/*/expected.json; ledger: var/state/spgw.db"
 exit $status
