@@ -25,7 +25,7 @@ national() {
   "log": { "level": "warning" },
   "national": { "url": "https://127.0.0.1:$port/spgl/v3", "gateway_id": "220000-01",
     "national_public_key": "nat/national.pub", "ca_file": "${CA:-nat/ca.pem}",
-    "retry_base_ms": 50, "retry_max_ms": 400, "timeout": 5 ${1:-} } }
+    "retry_base_ms": 50, "retry_max_ms": 400, "timeout": ${TIMEOUT:-5} ${1:-} } }
 JSON
 }
 
@@ -49,13 +49,13 @@ start_sim() {
 
 # source REGION PROJECTS SEED: a new city with fresh drops (regions keep cases apart).
 source_for() {
-	"$SPGW_GEN" --out "$T/drops/$1" --region "$1" --projects "$2" --seed "$3" \
+	"$SPGW_GEN" --out "$T/drops/$1-$3" --region "$1" --projects "$2" --seed "$3" \
 		--dirty 0 >/dev/null
-	add_source "files-$1" "$1" "$T/drops/$1"
+	add_source "files-$1-$3" "$1" "$T/drops/$1-$3"
 }
 
 spgw() { "$SPGW" -c "$T/spgw.json" "$@"; }
-sim_total() { "$SIM" stats --dir "$T/nat" --json | jq -r ".total.$1"; }
+sim_total() { "$SIM" stats --dir "$T/${2:-nat}" --json | jq -r ".total.$1"; }
 delivered() { sql "SELECT count(*) FROM outbox WHERE state = 'delivered'"; }
 left() { sql "SELECT count(*) FROM outbox WHERE state = 'pending'"; }
 dead() { sql "SELECT count(*) FROM outbox WHERE state = 'dead'"; }
@@ -63,7 +63,11 @@ dead() { sql "SELECT count(*) FROM outbox WHERE state = 'dead'"; }
 # The invariant after every case: what the ledger calls delivered is what the national side
 # holds (a version stored twice would show in stored_twice).
 exactly_once() {
-	check "$1: national versions = ledger delivered" "$(delivered)" "$(sim_total versions)"
+	# the Ed25519-receipt case delivers to a second simulator store ("ed")
+	ed=0
+	[ -d "$T/ed" ] && ed=$(sim_total versions ed)
+	check "$1: national versions = ledger delivered" "$(delivered)" \
+		"$(($(sim_total versions) + ed))"
 	check "$1: no version stored twice" 0 "$(sim_total stored_twice)"
 }
 
@@ -153,7 +157,7 @@ exactly_once "413"
 # 6. a lying platform: its answer is not proof; records stay pending until a true answer
 for lie in receipt-sig receipt-counts not-json truncated results-fewer results-more; do
 	start_sim nat --lie "$lie"
-	source_for 220700 10 "$(printf %s "$lie" | wc -c)"
+	source_for 220700 10 "$(printf %s "$lie" | wc -c | tr -d ' ')"
 	before=$(delivered)
 	spgw run --once --max-time 2 >"$T/out" 2>"$T/err"
 	check "lie $lie: exit 1" 1 $?
@@ -162,11 +166,69 @@ for lie in receipt-sig receipt-counts not-json truncated results-fewer results-m
 	spgw upload >/dev/null 2>&1
 	check "lie $lie: delivered after the platform tells the truth" 0 "$(left)"
 	exactly_once "lie $lie"
-	rm -rf "$T/drops/220700" "$T/sources/files-220700.json"
-	sql "DELETE FROM cursors WHERE source = 'files-220700'"
 done
 
-# 7. TLS: an unknown CA and a certificate for another host are refused
+# 7. the rest of the status table, hangs and a wrong clock
+start_sim nat --force-status 403
+source_for 220100 5 21
+spgw run --once >"$T/out" 2>"$T/err"
+check "403: exit 1" 1 $?
+grep -q "SENDING STOPPED: HTTP 403" "$T/out" && ok "403: sending stopped" || not_ok "403: $(tail -1 "$T/out")"
+start_sim nat --force-status 409:1
+spgw upload >"$T/out" 2>"$T/err"
+check "409 batch_conflict: delivered in a new batch" 0 "$(left)"
+[ "$(sql "SELECT count(*) FROM batches WHERE state = 'conflict'")" -ge 1 ] &&
+	ok "409: the refused batch id is retired" || not_ok "409: no conflict batch"
+exactly_once "409"
+start_sim nat --force-status 504:2 --seed 9
+source_for 220200 5 22
+spgw run --once >"$T/out" 2>"$T/err"
+check "504: retried and delivered" 0 "$(left)"
+start_sim nat --hang 1 --hang-seconds 30
+source_for 220300 5 23
+TIMEOUT=1 national
+spgw run --once --max-time 4 >"$T/out" 2>"$T/err"
+check "hang: exit 1 after --max-time" 1 $?
+grep -q "Timeout was reached" "$T/err" && ok "hang: the request timed out" || not_ok "hang: $(tail -1 "$T/err")"
+start_sim nat --slow-ms 300
+spgw upload >"$T/out" 2>"$T/err"
+check "slow answers: delivered" 0 "$(left)"
+exactly_once "hang and slow"
+start_sim nat --clock-offset 400
+source_for 220400 5 24
+spgw run --once >"$T/out" 2>"$T/err"
+check "clock 400 s off: exit 1" 1 $?
+grep -q "stale_timestamp" "$T/out" && ok "clock: says stale_timestamp" || not_ok "clock: $(tail -1 "$T/out")"
+start_sim nat --clock-offset 250
+spgw upload >"$T/out" 2>"$T/err"
+check "clock 250 s off is within 300 s: delivered" 0 "$(left)"
+exactly_once "clock"
+
+# 8. the other signature algorithms, and receipts signed with Ed25519
+for alg in ecdsa-p256-sha256 ed25519; do
+	"$SPGW" -c "$T/spgw.json" keygen --alg "$alg" --out "$T/keys-$alg" >/dev/null
+	"$SIM" register --dir "$T/nat" --gateway "gw-$alg" --key "$T/keys-$alg/gateway.pub" \
+		--regions 222400 >/dev/null
+	start_sim nat
+	source_for 222400 5 "$(printf %s "$alg" | wc -c | tr -d ' ')"
+	EXTRA=", \"alg\": \"$alg\", \"key\": \"keys-$alg/gateway.key\"" national
+	sed -i "s/\"gateway_id\": \"220000-01\"/\"gateway_id\": \"gw-$alg\"/" "$T/spgw.json"
+	spgw run --once >"$T/out" 2>"$T/err"
+	check "$alg requests: delivered" 0 $?
+	exactly_once "$alg"
+done
+"$SIM" init --dir "$T/ed" --alg ed25519 >/dev/null
+cp "$T/nat/gateways.json" "$T/ed/"
+cp "$T/nat/server.pem" "$T/nat/server.key" "$T/nat/ca.pem" "$T/ed/"
+start_sim ed
+source_for 220500 5 25
+sed -i "s|nat/national.pub|ed/national.pub|" "$T/spgw.json"
+spgw run --once >"$T/out" 2>"$T/err"
+check "Ed25519 receipts: delivered" 0 $?
+spgw receipts verify >"$T/out" 2>&1
+check "receipts of two national keys: the old ones no longer verify with the new key" 1 $?
+
+# 9. TLS: an unknown CA and a certificate for another host are refused
 "$SIM" init --dir "$T/other" >/dev/null
 "$SIM" init --dir "$T/wronghost" --hosts other.invalid >/dev/null
 cp "$T/nat/national.key" "$T/nat/national.pub" "$T/nat/gateways.json" "$T/wronghost/"
