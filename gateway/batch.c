@@ -4,12 +4,14 @@
  * national side will recompute.
  */
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "batch.h"
 #include "buf.h"
+#include "canonical.h"
 #include "mem.h"
 
 enum spgw_rc spgw_batch_ulid(char out[27], struct spgw_error *err)
@@ -60,6 +62,16 @@ static enum spgw_rc add_string(struct spgw_buf *b, const char *s, struct spgw_er
 			rc = spgw_buf_addc(b, (char)c, err);
 	}
 	return rc ? rc : spgw_buf_addc(b, '"', err);
+}
+
+/* The body's fixed start; records follow, then "]}". */
+static enum spgw_rc body_start(struct spgw_buf *b, const char *id, const char *region,
+			       const char *schema_id, const char *table, struct spgw_error *err)
+{
+	return spgw_buf_printf(b, err,
+			       "{\"batch_id\":\"%s\",\"region\":\"%s\",\"schema\":\"%s\","
+			       "\"table\":\"%s\",\"records\":[",
+			       id, region, schema_id, table);
 }
 
 struct form {
@@ -129,7 +141,7 @@ static enum spgw_rc dead_oversized(struct spgw_ledger *l, const char *region,
 	 * batch like every other and `spgw dlq retry` works the same way. */
 	rc = spgw_batch_ulid(bid, err);
 	if (!rc)
-		rc = spgw_ledger_batch_store(l, bid, region, table, "", 0, &one, 1, err);
+		rc = spgw_ledger_batch_store(l, bid, region, table, "-", "-", &one, 1, err);
 	snprintf(reason, sizeof(reason),
 		 "[{\"field\":null,\"code\":\"too_large\","
 		 "\"message\":\"单条记录超过批次大小上限，请在源系统修正\","
@@ -148,7 +160,7 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 	struct form f;
 	struct spgw_batch *b = NULL;
 	enum spgw_rc rc;
-	char id[27];
+	char id[27], sm3[65];
 
 	*out = NULL;
 	memset(&f, 0, sizeof(f));
@@ -162,10 +174,7 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 		if (rc)
 			goto out;
 		spgw_buf_reset(&f.body);
-		rc = spgw_buf_printf(&f.body, err,
-				     "{\"batch_id\":\"%s\",\"region\":\"%s\",\"schema\":\"%s\","
-				     "\"table\":\"%s\",\"records\":[",
-				     id, region, schema_id, table);
+		rc = body_start(&f.body, id, region, schema_id, table, err);
 		if (rc)
 			goto out;
 		f.oversized = 0;
@@ -185,10 +194,11 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 	if (!f.n)
 		goto out;
 	rc = spgw_buf_addstr(&f.body, "]}", err);
-	if (rc)
-		goto out;
-	rc = spgw_ledger_batch_store(l, id, region, table, f.body.data, f.body.len, f.ids, f.n,
-				     err);
+	if (!rc)
+		rc = spgw_digest_hex(SPGW_DIGEST_SM3, f.body.data, f.body.len, sm3, err);
+	if (!rc)
+		rc = spgw_ledger_batch_store(l, id, region, table, schema_id, sm3, f.ids, f.n,
+					     err);
 	if (rc)
 		goto out;
 	b = spgw_calloc(1, sizeof(*b));
@@ -209,22 +219,69 @@ out:
 	return rc;
 }
 
-enum spgw_rc spgw_batch_from_row(const struct spgw_batch_row *row, struct spgw_batch **out,
-				 struct spgw_error *err)
+/* Rebuild a stored batch's body from its records, exactly as spgw_batch_form() wrote it,
+ * and prove it with the digest stored before the first send. */
+static enum spgw_rc rebuild(struct spgw_ledger *l, const struct spgw_batch_row *row,
+			    struct spgw_batch *b, struct spgw_error *err)
+{
+	struct form f;
+	enum spgw_rc rc;
+	char sm3[65];
+
+	memset(&f, 0, sizeof(f));
+	f.l = l;
+	f.max_bytes = (size_t)-1 / 2; /* it fitted when it was formed */
+	f.err = err;
+	spgw_buf_init(&f.body, SIZE_MAX / 2, "batch body");
+	rc = body_start(&f.body, row->id, row->region, row->schema, row->table, err);
+	if (!rc)
+		rc = spgw_ledger_batch_records(l, row->id, add_record, &f, err);
+	if (!rc)
+		rc = spgw_buf_addstr(&f.body, "]}", err);
+	if (!rc)
+		rc = spgw_digest_hex(SPGW_DIGEST_SM3, f.body.data, f.body.len, sm3, err);
+	if (!rc && ((int64_t)f.n != row->records || strcmp(sm3, row->body_sm3)))
+		rc = spgw_error_set(err, SPGW_E_LEDGER, row->id, 0, 0,
+				    "the batch cannot be rebuilt as it was sent (%zu of %lld "
+				    "records, digest %s, stored %s): the ledger changed under it",
+				    f.n, (long long)row->records, sm3, row->body_sm3);
+	if (!rc) {
+		b->body_len = f.body.len;
+		b->body = (unsigned char *)spgw_buf_take(&f.body);
+	}
+	spgw_buf_free(&f.body);
+	spgw_free(f.ids);
+	return rc;
+}
+
+enum spgw_rc spgw_batch_from_row(struct spgw_ledger *l, const struct spgw_batch_row *row,
+				 struct spgw_batch **out, struct spgw_error *err)
 {
 	struct spgw_batch *b = spgw_calloc(1, sizeof(*b));
+	enum spgw_rc rc = SPGW_OK;
 
-	if (!b || !(b->body = spgw_malloc(row->body_len ? row->body_len : 1))) {
-		spgw_free(b);
+	if (!b)
 		return spgw_error_nomem(err, "reading a stored batch");
-	}
 	snprintf(b->id, sizeof(b->id), "%s", row->id);
 	snprintf(b->region, sizeof(b->region), "%s", row->region);
 	snprintf(b->table, sizeof(b->table), "%s", row->table);
-	memcpy(b->body, row->body, row->body_len);
-	b->body_len = row->body_len;
 	b->records = row->records;
 	b->attempts = row->attempts;
+	if (row->body) {
+		b->body = spgw_malloc(row->body_len ? row->body_len : 1);
+		if (b->body) {
+			memcpy(b->body, row->body, row->body_len);
+			b->body_len = row->body_len;
+		} else {
+			rc = spgw_error_nomem(err, "reading a stored batch");
+		}
+	} else {
+		rc = rebuild(l, row, b, err);
+	}
+	if (rc) {
+		spgw_batch_free(b);
+		return rc;
+	}
 	*out = b;
 	return SPGW_OK;
 }

@@ -37,9 +37,13 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 			     const char *table, int max_records, size_t max_bytes, int64_t *after,
 			     struct spgw_batch **out, struct spgw_error *err);
 
-/* A copy of a stored open batch (after a restart). *out is new (spgw_batch_free). */
-enum spgw_rc spgw_batch_from_row(const struct spgw_batch_row *row, struct spgw_batch **out,
-				 struct spgw_error *err);
+/*
+ * A stored open batch, to send again after a restart: its body as it was sent, rebuilt from
+ * its records and checked against the SM3 stored before the first send (SPGW_E_LEDGER when
+ * it does not match). *out is new (spgw_batch_free).
+ */
+enum spgw_rc spgw_batch_from_row(struct spgw_ledger *l, const struct spgw_batch_row *row,
+				 struct spgw_batch **out, struct spgw_error *err);
 
 void spgw_batch_free(struct spgw_batch *b);
 

@@ -30,11 +30,12 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" WHERE region = ?1 AND spgl_table = ?2 AND record_key = ?3"
 		" ORDER BY version DESC LIMIT 1",
 	[LEDGER_ST_PUT] =
-		"INSERT INTO outbox (region, spgl_table, record_key, version, day, digest, data,"
+		"INSERT INTO outbox (region, spgl_table, record_key, version, day, digest,"
 		" source, state, created_at, bkey, day_rule, day_table, day_ref, parent_table,"
 		" parent_ref)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?12, ?13, ?14,"
-		" ?15)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13,"
+		" ?14)",
+	[LEDGER_ST_PUT_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?1, ?2)",
 	[LEDGER_ST_CURSOR_GET] = "SELECT cursor FROM cursors WHERE source = ?1",
 	[LEDGER_ST_CURSOR_SET] =
 		"INSERT INTO cursors (source, cursor, updated_at) VALUES (?1, ?2, ?3)"
@@ -292,7 +293,7 @@ enum spgw_rc spgw_ledger_cursor_set(struct spgw_ledger *l, const char *source,
 enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_record *r,
 			     enum spgw_put_result *result, struct spgw_error *err)
 {
-	sqlite3_stmt *h = l->st[LEDGER_ST_HEAD], *s = l->st[LEDGER_ST_PUT];
+	sqlite3_stmt *h = l->st[LEDGER_ST_HEAD], *s = l->st[LEDGER_ST_PUT], *sd;
 	sqlite3_int64 version = 0;
 	int same = 0, src;
 	enum spgw_rc rc;
@@ -328,21 +329,27 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 	sqlite3_bind_int64(s, 4, version + 1);
 	spgw_ledger_bind_text(s, 5, r->day);
 	spgw_ledger_bind_text(s, 6, r->digest);
-	if (r->data)
-		sqlite3_bind_text(s, 7, r->data, (int)r->data_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 7);
-	spgw_ledger_bind_text(s, 8, r->source);
-	spgw_ledger_bind_text(s, 9, spgw_ledger_now(l));
-	spgw_ledger_bind_text(s, 10, r->bkey && r->bkey[0] ? r->bkey : NULL);
+	spgw_ledger_bind_text(s, 7, r->source);
+	spgw_ledger_bind_text(s, 8, spgw_ledger_now(l));
+	spgw_ledger_bind_text(s, 9, r->bkey && r->bkey[0] ? r->bkey : NULL);
 	/* a day rule only matters while the day is unknown */
-	spgw_ledger_bind_text(s, 11, r->day ? NULL : r->day_rule);
-	spgw_ledger_bind_text(s, 12, r->day ? NULL : r->day_table);
-	spgw_ledger_bind_text(s, 13, r->day ? NULL : r->day_ref);
-	spgw_ledger_bind_text(s, 14, r->parent_ref && r->parent_ref[0] ? r->parent_table : NULL);
-	spgw_ledger_bind_text(s, 15, r->parent_ref && r->parent_ref[0] ? r->parent_ref : NULL);
+	spgw_ledger_bind_text(s, 10, r->day ? NULL : r->day_rule);
+	spgw_ledger_bind_text(s, 11, r->day ? NULL : r->day_table);
+	spgw_ledger_bind_text(s, 12, r->day ? NULL : r->day_ref);
+	spgw_ledger_bind_text(s, 13, r->parent_ref && r->parent_ref[0] ? r->parent_table : NULL);
+	spgw_ledger_bind_text(s, 14, r->parent_ref && r->parent_ref[0] ? r->parent_ref : NULL);
 	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
+	if (src != SQLITE_DONE)
+		goto fail;
+	sd = l->st[LEDGER_ST_PUT_DATA];
+	sqlite3_bind_int64(sd, 1, sqlite3_last_insert_rowid(l->db));
+	if (r->data)
+		sqlite3_bind_text(sd, 2, r->data, (int)r->data_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(sd, 2);
+	src = spgw_ledger_step_write(l, sd);
+	sqlite3_reset(sd);
 	if (src != SQLITE_DONE)
 		goto fail;
 	*result = version ? SPGW_PUT_VERSION : SPGW_PUT_NEW;

@@ -174,7 +174,10 @@ enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
 /* A batch as stored: formed, then sent until it has an answer that settles it. */
 struct spgw_batch_row {
 	const char *id, *region, *table;
-	const void *body; /* the exact uncompressed bytes sent, every time */
+	const char *schema;   /* the schema id written in the body */
+	const char *body_sm3; /* hex SM3 of the exact uncompressed body */
+	const void *body; /* the body itself, kept only by batches of ledger version 2; else
+			   * NULL, and rebuilt from the batch's records (batch.c) */
 	size_t body_len;
 	int64_t records;
 	int64_t attempts;
@@ -186,12 +189,17 @@ struct spgw_batch_row {
 typedef enum spgw_rc (*spgw_ledger_batch_fn)(void *ud, const struct spgw_batch_row *b);
 
 /*
- * One transaction: store a batch (state open) and put the records `ids` (in body order) in
- * it. Written before the first send, so a restart resends the same id and bytes.
+ * One transaction: store a batch (state open) with the SM3 of its exact body, and put the
+ * records `ids` (in body order) in it. Written before the first send: the id, the records
+ * (which never change) and the digest fix the bytes, so a restart resends the same id and
+ * the same bytes, and can prove they are the same.
  */
 enum spgw_rc spgw_ledger_batch_store(struct spgw_ledger *l, const char *id, const char *region,
-				     const char *table, const void *body, size_t body_len,
+				     const char *table, const char *schema, const char *body_sm3,
 				     const int64_t *ids, size_t n, struct spgw_error *err);
+/* The records of an open batch, in body order (to rebuild its body). */
+enum spgw_rc spgw_ledger_batch_records(struct spgw_ledger *l, const char *id,
+				       spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err);
 /* Open batches in the order they were formed. */
 enum spgw_rc spgw_ledger_batch_open_each(struct spgw_ledger *l, spgw_ledger_batch_fn fn,
 					 void *ud, struct spgw_error *err);

@@ -134,33 +134,13 @@ enum spgw_rc spgw_ledger_ready_groups(struct spgw_ledger *l, spgw_ledger_group_f
 	return rc;
 }
 
-enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
-				    const char *table, int64_t after, int limit,
-				    spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err)
+/* Step `s` (prepared with result `src`) and hand each (id, key, day, digest, data) row to
+ * `fn`; SPGW_E_LIMIT from `fn` stops without error. */
+static enum spgw_rc each_record(struct spgw_ledger *l, sqlite3_stmt *s, int src,
+				spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err)
 {
-	/* Versions of one key go in order, and a child waits while its parent is pending (in
-	 * or out of a batch): the national side checks references against what it holds. */
-	static const char sql[] =
-		"SELECT o.id, o.record_key, o.day, o.digest, o.data FROM outbox o"
-		" WHERE o.state = 'pending' AND o.batch_id IS NULL AND o.region = ?1"
-		" AND o.spgl_table = ?2 AND o.id > ?3 AND o.day IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.region = o.region"
-		"  AND e.spgl_table = o.spgl_table AND e.record_key = o.record_key"
-		"  AND e.version < o.version AND e.state = 'pending')"
-		" AND (o.parent_ref IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p"
-		"  WHERE p.region = o.region AND p.spgl_table = o.parent_table"
-		"  AND p.bkey = o.parent_ref AND p.state = 'pending'))"
-		" ORDER BY o.id LIMIT ?4";
-	sqlite3_stmt *s = NULL;
 	enum spgw_rc rc = SPGW_OK;
-	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
 
-	if (src == SQLITE_OK) {
-		spgw_ledger_bind_text(s, 1, region);
-		spgw_ledger_bind_text(s, 2, table);
-		sqlite3_bind_int64(s, 3, after);
-		sqlite3_bind_int(s, 4, limit);
-	}
 	while (src == SQLITE_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
 		struct spgw_ready_record r;
 
@@ -183,6 +163,56 @@ enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
 		rc = SPGW_OK;
 	else if (!rc && src != SQLITE_DONE)
 		rc = spgw_ledger_db_fail(l, src, "reading records to send", err);
+	return rc;
+}
+
+enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
+				    const char *table, int64_t after, int limit,
+				    spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err)
+{
+	/* Versions of one key go in order, and a child waits while its parent is pending (in
+	 * or out of a batch): the national side checks references against what it holds. */
+	static const char sql[] =
+		"SELECT o.id, o.record_key, o.day, o.digest, d.data FROM outbox o"
+		" JOIN outbox_data d ON d.id = o.id"
+		" WHERE o.state = 'pending' AND o.batch_id IS NULL AND o.region = ?1"
+		" AND o.spgl_table = ?2 AND o.id > ?3 AND o.day IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.region = o.region"
+		"  AND e.spgl_table = o.spgl_table AND e.record_key = o.record_key"
+		"  AND e.version < o.version AND e.state = 'pending')"
+		" AND (o.parent_ref IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p"
+		"  WHERE p.region = o.region AND p.spgl_table = o.parent_table"
+		"  AND p.bkey = o.parent_ref AND p.state = 'pending'))"
+		" ORDER BY o.id LIMIT ?4";
+	sqlite3_stmt *s = NULL;
+	enum spgw_rc rc = SPGW_OK;
+	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
+
+	if (src == SQLITE_OK) {
+		spgw_ledger_bind_text(s, 1, region);
+		spgw_ledger_bind_text(s, 2, table);
+		sqlite3_bind_int64(s, 3, after);
+		sqlite3_bind_int(s, 4, limit);
+	}
+	rc = each_record(l, s, src, fn, ud, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+enum spgw_rc spgw_ledger_batch_records(struct spgw_ledger *l, const char *id,
+				       spgw_ledger_ready_fn fn, void *ud, struct spgw_error *err)
+{
+	static const char sql[] =
+		"SELECT o.id, o.record_key, o.day, o.digest, d.data FROM outbox o"
+		" JOIN outbox_data d ON d.id = o.id"
+		" WHERE o.batch_id = ?1 AND o.state = 'pending' ORDER BY o.id";
+	sqlite3_stmt *s = NULL;
+	enum spgw_rc rc;
+	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
+
+	if (src == SQLITE_OK)
+		spgw_ledger_bind_text(s, 1, id);
+	rc = each_record(l, s, src, fn, ud, err);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -190,11 +220,11 @@ enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
 /* ---- batches ---- */
 
 enum spgw_rc spgw_ledger_batch_store(struct spgw_ledger *l, const char *id, const char *region,
-				     const char *table, const void *body, size_t body_len,
+				     const char *table, const char *schema, const char *body_sm3,
 				     const int64_t *ids, size_t n, struct spgw_error *err)
 {
-	static const char ins[] = "INSERT INTO batches (id, region, spgl_table, body, records,"
-				  " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	static const char ins[] = "INSERT INTO batches (id, region, spgl_table, schema, body_sm3,"
+				  " records, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 	static const char mark[] = "UPDATE outbox SET batch_id = ?1"
 				   " WHERE id = ?2 AND state = 'pending' AND batch_id IS NULL";
 	sqlite3_stmt *s = NULL;
@@ -202,9 +232,6 @@ enum spgw_rc spgw_ledger_batch_store(struct spgw_ledger *l, const char *id, cons
 	size_t i;
 	int src;
 
-	if (body_len > INT_MAX)
-		return spgw_error_set(err, SPGW_E_LIMIT, l->path, 0, 0,
-				      "a batch body of %zu bytes is too large", body_len);
 	rc = spgw_ledger_begin(l, err);
 	if (rc)
 		return rc;
@@ -213,9 +240,10 @@ enum spgw_rc spgw_ledger_batch_store(struct spgw_ledger *l, const char *id, cons
 		spgw_ledger_bind_text(s, 1, id);
 		spgw_ledger_bind_text(s, 2, region);
 		spgw_ledger_bind_text(s, 3, table);
-		sqlite3_bind_blob(s, 4, body, (int)body_len, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)n);
-		spgw_ledger_bind_text(s, 6, spgw_ledger_now(l));
+		spgw_ledger_bind_text(s, 4, schema);
+		spgw_ledger_bind_text(s, 5, body_sm3);
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)n);
+		spgw_ledger_bind_text(s, 7, spgw_ledger_now(l));
 		src = spgw_ledger_step_write(l, s);
 	}
 	sqlite3_finalize(s);
@@ -254,7 +282,7 @@ enum spgw_rc spgw_ledger_batch_open_each(struct spgw_ledger *l, spgw_ledger_batc
 {
 	static const char sql[] =
 		"SELECT id, region, spgl_table, body, records, attempts, state, created_at,"
-		" last_status, last_error FROM batches WHERE state = 'open'"
+		" last_status, last_error, schema, body_sm3 FROM batches WHERE state = 'open'"
 		" ORDER BY created_at, rowid";
 	sqlite3_stmt *s = NULL;
 	enum spgw_rc rc = SPGW_OK;
@@ -274,8 +302,14 @@ enum spgw_rc spgw_ledger_batch_open_each(struct spgw_ledger *l, spgw_ledger_batc
 		b.created_at = (const char *)sqlite3_column_text(s, 7);
 		b.last_status = sqlite3_column_int(s, 8);
 		b.last_error = (const char *)sqlite3_column_text(s, 9);
-		if (!b.id || !b.region || !b.table || !b.body || !b.state || !b.created_at) {
-			src = SQLITE_NOMEM; /* an open batch always has its body */
+		b.schema = (const char *)sqlite3_column_text(s, 10);
+		b.body_sm3 = (const char *)sqlite3_column_text(s, 11);
+		/* an open batch has its body (version 2) or what rebuilds it (version 3) */
+		if (!b.id || !b.region || !b.table || !b.state || !b.created_at ||
+		    (!b.body && (!b.schema || !b.body_sm3))) {
+			rc = spgw_error_set(err, SPGW_E_LEDGER, l->path, 0, 0,
+					    "open batch %s has neither its body nor its digest: "
+					    "the ledger is damaged", b.id ? b.id : "?");
 			break;
 		}
 		rc = fn(ud, &b);
@@ -500,9 +534,9 @@ enum spgw_rc spgw_ledger_batch_release(struct spgw_ledger *l, const char *id, co
 
 /* ---- dead letters ---- */
 
-#define DEAD_COLUMNS                                                                   \
-	"SELECT id, region, spgl_table, record_key, day, digest, source, version, data," \
-	" dead_reason, batch_id, dead_at FROM outbox WHERE state = 'dead'"
+#define DEAD_COLUMNS                                                                      \
+	"SELECT id, region, spgl_table, record_key, day, digest, source, version, data,"    \
+	" dead_reason, batch_id, dead_at FROM outbox_records WHERE state = 'dead'"
 
 static enum spgw_rc dead_iterate(struct spgw_ledger *l, sqlite3_stmt *s,
 				 spgw_ledger_dead_fn fn, void *ud, int *found,

@@ -170,10 +170,23 @@ static enum spgw_rc load_open(void *ud, const struct spgw_batch_row *row)
 {
 	struct uploader *u = ud;
 	struct spgw_batch *b;
-	enum spgw_rc rc = spgw_batch_from_row(row, &b, u->err);
+	struct spgw_error berr;
+	enum spgw_rc rc;
 
-	if (rc)
+	memset(&berr, 0, sizeof(berr));
+	rc = spgw_batch_from_row(u->o->ledger, row, &b, &berr);
+	if (rc == SPGW_E_LEDGER) {
+		/* Its exact bytes cannot be made again, so its id cannot be sent again (409).
+		 * Its records go in a new batch: those the national side already took come
+		 * back "duplicate", so nothing is counted twice. */
+		spgw_log(SPGW_LOG_ERROR, row->id, "%s; its records go in a new batch", berr.text);
+		return spgw_ledger_batch_release(u->o->ledger, row->id, "conflict", berr.text,
+						 u->err);
+	}
+	if (rc) {
+		spgw_error_set(u->err, rc, berr.source, berr.line, berr.column, "%s", berr.text);
 		return rc;
+	}
 	spgw_log(SPGW_LOG_INFO, row->id, "resending batch of %lld %s records for %s formed at "
 		 "%s (attempt %lld)", (long long)row->records, row->table, row->region,
 		 row->created_at, (long long)row->attempts + 1);

@@ -153,7 +153,10 @@ enum spgw_rc sim_registry_register(const char *dir, const char *id, const char *
 
 struct sim_store;
 
-/* Open DIR/national.db (created with its tables when absent). `readonly` for stats/dump. */
+/*
+ * Open the store at `path` (DIR/national.db), created with its tables when absent. With
+ * `readonly` (stats, dump) nothing is created: SPGW_E_NOTFOUND when there is no file yet.
+ */
 enum spgw_rc sim_store_open(const char *path, int readonly, struct sim_store **out,
 			    struct spgw_error *err);
 void sim_store_close(struct sim_store *st);
@@ -391,7 +394,10 @@ void sim_batch_post(struct sim_server *s, const struct sim_gateway *gw,
 /* Sign a receipt (§2) with the national key: new base64 string (spgw_free), NULL on error. */
 char *sim_receipt_sign(struct sim_server *s, const char *batch_id, const char *received_at,
 		       const char *content_digest, long accepted, long duplicate, long rejected);
-/* Corrupt a 200 batch answer the way --lie says (sim_fault.c). */
+
+/* ---- sim_fault.c, the part that needs the server ---- */
+
+/* Corrupt a 200 batch answer the way --lie says; the batch itself was stored. */
 void sim_fault_lie(struct sim_server *s, enum sim_lie lie, struct sim_answer *a);
 
 /* ---- sim_json.c ---- */
@@ -417,6 +423,9 @@ void sim_query_keys(struct sim_server *s, const struct sim_gateway *gw,
 int sim_is_date(const char *s);              /* YYYY-MM-DD that exists */
 int sim_is_region(const char *s);            /* six ASCII digits */
 int sim_is_token(const char *s, size_t max); /* [A-Za-z0-9._-]{1,max} */
+/* Make `s` valid UTF-8 in place, for JSON: a multi-byte character cut at the end of a
+ * bounded "%.40s" is dropped, any other invalid byte becomes '?'. */
+void sim_utf8_fix(char *s);
 /* RFC 3339 UTC with seconds and Z. */
 void sim_rfc3339(time_t t, char out[21]);
 

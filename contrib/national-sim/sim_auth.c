@@ -101,8 +101,8 @@ static int check_digest(const struct sim_gateway *gw, const struct sim_request *
 	}
 	if (name_len != strlen(want) || strncmp(h, want, name_len) != 0) {
 		sim_answer_error(a, 400, "bad_digest",
-				 "X-SPGW-Content-Digest is %.*s but gateway %s signs with %s, which "
-				 "pairs with %s (PROTOCOL.md §5)", (int)name_len, h, gw->id,
+				 "X-SPGW-Content-Digest is %.*s but gateway %s signs with %s, "
+				 "which pairs with %s (PROTOCOL.md §5)", (int)name_len, h, gw->id,
 				 sim_alg_name(gw->alg), want);
 		return -1;
 	}

@@ -46,9 +46,12 @@ struct batch {
 	struct spgw_buf canon;
 };
 
-static int add_error(struct rec *rc, const char *field, const char *code, const char *msg)
+static int add_error(struct rec *rc, const char *field, const char *code, char *msg)
 {
 	json_t *e;
+
+	/* a message may quote a cut value: keep it UTF-8, which json_pack insists on */
+	sim_utf8_fix(msg);
 
 	if (!rc->errors) {
 		rc->errors = json_array();
@@ -199,8 +202,8 @@ static int shape(struct sim_server *s, const json_t *root, const json_t *issues,
 		}
 		if (only_members(r, rec_members, &bad)) {
 			sim_answer_error(a, 400, "bad_schema",
-					 "records[%zu]: unknown member \"%.60s\"; a record has key, "
-					 "day, digest and data", i, bad);
+					 "records[%zu]: unknown member \"%.60s\"; a record has "
+					 "key, day, digest and data", i, bad);
 			goto out;
 		}
 		rc2->key = json_string_value(json_object_get(r, "key"));
@@ -213,7 +216,9 @@ static int shape(struct sim_server *s, const json_t *root, const json_t *issues,
 					 "object data", i);
 			goto out;
 		}
-		if (!rc2->key[0] || strlen(rc2->key) != json_string_length(json_object_get(r, "key")) ||
+		/* a NUL inside the key would cut it short everywhere C strings go */
+		if (!rc2->key[0] ||
+		    strlen(rc2->key) != json_string_length(json_object_get(r, "key")) ||
 		    strlen(rc2->key) > SIM_MAX_KEY) {
 			sim_answer_error(a, 400, "bad_schema",
 					 "records[%zu]: key must be non-empty text of at most %d "
@@ -231,8 +236,8 @@ static int shape(struct sim_server *s, const json_t *root, const json_t *issues,
 	for (i = 1; i < b->n; i++) {
 		if (strcmp(keys[i - 1], keys[i]) == 0) {
 			sim_answer_error(a, 400, "bad_schema",
-					 "key \"%.100s\" appears twice in the batch; keys are unique "
-					 "within a batch", keys[i]);
+					 "key \"%.100s\" appears twice in the batch; keys are "
+					 "unique within a batch", keys[i]);
 			goto out;
 		}
 	}
@@ -253,9 +258,9 @@ static int digest_pairing(const struct batch *b, const struct sim_gateway *gw,
 
 		if (strncmp(d, b->dname, n) != 0 || d[n] != ':') {
 			sim_answer_error(a, 400, "bad_digest",
-					 "records[%zu] (key \"%.100s\"): digest \"%.20s...\" is not "
-					 "%s:<hex>; gateway %s signs with %s, which pairs with %s "
-					 "record digests (PROTOCOL.md §5)", i, b->recs[i].key, d,
+					 "records[%zu] (key \"%.100s\"): digest \"%.20s...\" is "
+					 "not %s:<hex>; gateway %s signs with %s, which pairs with "
+					 "%s record digests (PROTOCOL.md §5)", i, b->recs[i].key, d,
 					 b->dname, gw->id, sim_alg_name(gw->alg), b->dname);
 			return -1;
 		}
@@ -289,7 +294,8 @@ static int check_record(struct sim_server *s, struct batch *b, struct rec *rc,
 
 	if (rc->issue) {
 		/* the data as parsed is not what was sent: no other check means anything */
-		snprintf(msg, sizeof(msg), "记录数据没有规范化形式（PROTOCOL.md §2）：%s", rc->issue);
+		snprintf(msg, sizeof(msg), "记录数据没有规范化形式（PROTOCOL.md §2）：%s",
+			 rc->issue);
 		return add_error(rc, NULL, "canonical", msg);
 	}
 	spgw_reasons_clear(reasons);
@@ -308,8 +314,9 @@ static int check_record(struct sim_server *s, struct batch *b, struct rec *rc,
 			return -1;
 		snprintf(rc->mine, sizeof(rc->mine), "%s:%s", b->dname, hex);
 		if (strcmp(rc->mine, rc->digest) != 0) {
-			snprintf(msg, sizeof(msg), "记录摘要与其规范化形式不符：应为 %s，收到 %.100s",
-				 rc->mine, rc->digest);
+			snprintf(msg, sizeof(msg),
+				 "记录摘要与其规范化形式不符：应为 %s，收到 %.100s", rc->mine,
+				 rc->digest);
 			if (add_error(rc, NULL, "digest", msg))
 				return -1;
 		}
@@ -321,7 +328,8 @@ static int check_record(struct sim_server *s, struct batch *b, struct rec *rc,
 			return -1;
 	}
 	if (!sim_is_date(rc->day)) {
-		snprintf(msg, sizeof(msg), "业务日期 day “%.40s” 不是有效的 YYYY-MM-DD 日期", rc->day);
+		snprintf(msg, sizeof(msg), "业务日期 day “%.40s” 不是有效的 YYYY-MM-DD 日期",
+			 rc->day);
 		if (add_error(rc, NULL, "day", msg))
 			return -1;
 	} else if (b->count_field) {
@@ -329,15 +337,16 @@ static int check_record(struct sim_server *s, struct batch *b, struct rec *rc,
 		case SPGW_DAY_OK:
 			if (strcmp(day, rc->day) != 0) {
 				snprintf(msg, sizeof(msg),
-					 "业务日期 day 为 %s，但计数日期字段 %s 的北京时间日期是 %s",
-					 rc->day, b->count_field, day);
+					 "业务日期 day 为 %s，但计数日期字段 %s 的"
+					 "北京时间日期是 %s", rc->day, b->count_field, day);
 				if (add_error(rc, b->count_field, "day", msg))
 					return -1;
 			}
 			break;
 		case SPGW_DAY_MISSING:
 			if (!has_code(rc, "day")) {
-				snprintf(msg, sizeof(msg), "计数日期字段 %s 缺失或无法解析，无法确定业务日期",
+				snprintf(msg, sizeof(msg),
+					 "计数日期字段 %s 缺失或无法解析，无法确定业务日期",
 					 b->count_field);
 				if (add_error(rc, b->count_field, "day", msg))
 					return -1;
@@ -548,7 +557,8 @@ static int store_records(struct sim_server *s, const struct sim_gateway *gw, str
 		if (found && strcmp(digest, rc->mine) == 0) {
 			/* §5: a duplicate of the newest version; another day moves the key */
 			if (strcmp(day, rc->day) != 0 &&
-			    sim_store_move_day(s->store, b->region, b->table, rc->key, rc->day, err))
+			    sim_store_move_day(s->store, b->region, b->table, rc->key, rc->day,
+					       err))
 				return -1;
 			rc->status = "duplicate";
 			(*dup)++;

@@ -322,7 +322,8 @@ static int verify_answer(const char *dir, const char *body, size_t body_len,
 			counts[0]++;
 		else if (st && strcmp(st, "duplicate") == 0)
 			counts[1]++;
-		else if (st && strcmp(st, "rejected") == 0 && json_array_size(json_object_get(r, "errors")))
+		else if (st && strcmp(st, "rejected") == 0 &&
+			 json_array_size(json_object_get(r, "errors")))
 			counts[2]++;
 		else {
 			snprintf(why, sizeof(why), "results[%zu] has no valid status", i);

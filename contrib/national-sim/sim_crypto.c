@@ -119,7 +119,8 @@ static EVP_PKEY *load_key(const char *path, int private, struct spgw_error *err)
 			       strerror(errno));
 		return NULL;
 	}
-	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
+		    : PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k) {
 		spgw_error_set(err, SPGW_E_CRYPTO, path, 0, 0,
@@ -182,7 +183,8 @@ static EVP_MD_CTX *md_ctx(EVP_PKEY *k, enum sim_alg alg, int sign, EVP_PKEY_CTX 
 	} else if (alg == SIM_ALG_ECDSA_P256) {
 		md = EVP_sha256();
 	}
-	ok = sign ? EVP_DigestSignInit(m, NULL, md, NULL, k) : EVP_DigestVerifyInit(m, NULL, md, NULL, k);
+	ok = sign ? EVP_DigestSignInit(m, NULL, md, NULL, k)
+		  : EVP_DigestVerifyInit(m, NULL, md, NULL, k);
 	if (ok != 1)
 		goto fail;
 	return m;

@@ -90,6 +90,8 @@ void sim_answer_error(struct sim_answer *a, int status, const char *code, const 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* messages quote what the peer sent, and json_pack refuses text that is not UTF-8 */
+	sim_utf8_fix(msg);
 	j = json_pack("{s:s, s:s}", "error", code, "message", msg);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -311,7 +313,8 @@ static void handle(struct sim_server *s, struct MHD_Connection *c, const char *m
 			sim_answer_error(a, plan.status, code, "injected by %s; the batch was not "
 					 "processed", plan.why);
 			if (plan.status == 429)
-				a->retry_after = s->faults.retry_after >= 0 ? s->faults.retry_after : 1;
+				a->retry_after =
+					s->faults.retry_after >= 0 ? s->faults.retry_after : 1;
 			else if (plan.status == 503 && s->faults.retry_after >= 0)
 				a->retry_after = s->faults.retry_after;
 			return;

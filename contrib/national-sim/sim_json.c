@@ -24,6 +24,13 @@
  * the canonical form refuses it; the envelope adds three. Deeper is an attack on our stack. */
 #define JSON_MAX_DEPTH 128
 
+/* The canonical-form problems a record's data can have, for its rejection (§4). */
+static const char bad_utf8[] = "文本不是有效的 UTF-8（text is not valid UTF-8）";
+static const char lone_surrogate[] = "字符串含孤立代理项 \\ud800-\\udfff（a lone surrogate）";
+static const char too_large[] = "数值超出双精度浮点数范围（a number too large for a double）";
+static const char too_small[] = "数值过小，双精度浮点数无法表示（a number too small for a double）";
+static const char duplicate_name[] = "成员名重复（a duplicate member name）";
+
 /* Where in the batch a value sits, which decides whether a problem is the record's or the
  * body's. */
 enum role { R_TOP, R_RECORDS, R_RECORD, R_DATA, R_OTHER };
@@ -209,7 +216,7 @@ static int parse_string(struct parser *ps, long rec, size_t *len)
 		if (*ps->p >= 0x80) {
 			k = utf8_len(ps->p, ps->end);
 			if (!k) {
-				if (problem(ps, rec, "文本不是有效的 UTF-8（text is not valid UTF-8）") ||
+				if (problem(ps, rec, bad_utf8) ||
 				    put_utf8(ps, &n, 0xFFFD))
 					return -1;
 				ps->p++;
@@ -241,7 +248,7 @@ static int parse_string(struct parser *ps, long rec, size_t *len)
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 				ps->p += 6;
 			} else if (cp >= 0xD800 && cp <= 0xDFFF) {
-				if (problem(ps, rec, "字符串含孤立代理项 \\ud800-\\udfff（a lone surrogate）"))
+				if (problem(ps, rec, lone_surrogate))
 					return -1;
 				cp = 0xFFFD;
 			}
@@ -326,11 +333,11 @@ static json_t *parse_number(struct parser *ps, long rec)
 	}
 	d = strtod(text, NULL);
 	if (isinf(d)) {
-		if (problem(ps, rec, "数值超出双精度浮点数范围（a number too large for a double）"))
+		if (problem(ps, rec, too_large))
 			goto out;
 		v = json_null();
 	} else if (errno == ERANGE && fabs(d) < DBL_MIN) {
-		if (problem(ps, rec, "数值过小，双精度浮点数无法表示（a number too small for a double）"))
+		if (problem(ps, rec, too_small))
 			goto out;
 		v = json_real(d);
 	} else {
@@ -402,7 +409,7 @@ static json_t *parse_object(struct parser *ps, int depth, enum role role, long r
 		if (json_object_getn(obj, key, klen)) {
 			json_decref(v);
 			/* the first value is kept; the record is refused anyway */
-			if (problem(ps, role == R_DATA ? rec : -1, "成员名重复（a duplicate member name）"))
+			if (problem(ps, role == R_DATA ? rec : -1, duplicate_name))
 				goto fail;
 		} else if (json_object_setn_new_nocheck(obj, key, klen, v)) {
 			fatal(ps, "out of memory");

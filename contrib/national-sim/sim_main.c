@@ -84,7 +84,8 @@ static int cmd_init(int argc, char **argv)
 			o.hosts = v;
 		else if (strcmp(argv[i - 1], "--alg") == 0) {
 			if (sim_alg_parse(v, &o.alg))
-				return usage("--alg %s: one of sm2-sm3, ecdsa-p256-sha256, ed25519", v);
+				return usage("--alg %s: sm2-sm3, ecdsa-p256-sha256 or ed25519",
+					     v);
 		} else
 			return usage("init: unknown option %s", argv[i - 1]);
 	}
@@ -443,13 +444,21 @@ static const char *const stat_cols[] = { "keys", "versions", "batches", "records
 					 "stored_twice", "digest_repeats", "inconsistent" };
 #define N_STAT_COLS (sizeof(stat_cols) / sizeof(stat_cols[0]))
 
+/* A column as wide as its name, at least 8. */
+static int stat_width(size_t i)
+{
+	int n = (int)strlen(stat_cols[i]);
+
+	return n > 8 ? n : 8;
+}
+
 static void stats_line(const char *region, const char *table, const json_t *row)
 {
 	size_t i;
 
 	printf("%-7s %-21s", region, table);
 	for (i = 0; i < N_STAT_COLS; i++)
-		printf(" %*lld", (int)strlen(stat_cols[i]) > 8 ? (int)strlen(stat_cols[i]) : 8,
+		printf(" %*lld", stat_width(i),
 		       (long long)json_integer_value(json_object_get(row, stat_cols[i])));
 	printf("\n");
 }
@@ -490,7 +499,7 @@ static int cmd_stats(int argc, char **argv)
 	} else {
 		printf("%-7s %-21s", "region", "table");
 		for (k = 0; k < N_STAT_COLS; k++)
-			printf(" %8s", stat_cols[k]);
+			printf(" %*s", stat_width(k), stat_cols[k]);
 		printf("\n");
 		json_array_foreach(json_object_get(j, "tables"), k, row)
 			stats_line(json_string_value(json_object_get(row, "region")),

@@ -40,6 +40,37 @@ int sim_is_token(const char *s, size_t max)
 	return n >= 1 && n <= max;
 }
 
+void sim_utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n, i, k;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		n = *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3
+		  : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+		for (i = 1; i < n && (p[i] & 0xC0) == 0x80; i++)
+			;
+		/* overlong, surrogate and out-of-range forms, as RFC 3629 forbids them */
+		if (n && i == n &&
+		    !((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
+		      (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))) {
+			p += n;
+			continue;
+		}
+		if (n && i < n && !p[i]) {
+			*p = '\0'; /* a character cut by a width limit: drop its start */
+			return;
+		}
+		for (k = 0; k < (i ? i : 1); k++)
+			p[k] = '?';
+		p += i ? i : 1;
+	}
+}
+
 void sim_rfc3339(time_t t, char out[21])
 {
 	struct tm tm;

@@ -463,8 +463,8 @@ enum spgw_rc sim_store_counts(struct sim_store *st, const char *region, const ch
 	bind_text(s, 3, from);
 	bind_text(s, 4, to);
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn(ud, (const char *)sqlite3_column_text(s, 0), (long)sqlite3_column_int64(s, 1),
-		       (long)sqlite3_column_double(s, 2))) {
+		if (fn(ud, (const char *)sqlite3_column_text(s, 0),
+		       (long)sqlite3_column_int64(s, 1), (long)sqlite3_column_double(s, 2))) {
 			rc = spgw_error_nomem(err, "answering counts");
 			break;
 		}
@@ -675,8 +675,8 @@ enum spgw_rc sim_store_dump(struct sim_store *st, const char *region, const char
 	bind_text(s, 1, region);
 	bind_text(s, 2, table);
 	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn(ud, (const char *)sqlite3_column_text(s, 0), (long)sqlite3_column_int64(s, 1),
-		       (const char *)sqlite3_column_text(s, 2),
+		if (fn(ud, (const char *)sqlite3_column_text(s, 0),
+		       (long)sqlite3_column_int64(s, 1), (const char *)sqlite3_column_text(s, 2),
 		       (const char *)sqlite3_column_text(s, 3), sqlite3_column_int(s, 4)))
 			break;
 	}

@@ -30,7 +30,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 passed=0
 failed=0
@@ -146,11 +146,9 @@ expect_status() { # NAME STATUS-OF-RECORD-N... e.g. expect_status x 0 accepted
 	if [ "$got" = ok ]; then ok "$name"; else bad "$name: $got $(head -c 300 "$T/body")"; fi
 }
 has_error() { # N CODE [FIELD]: results[N] has an error with that code (and field)
-	if [ $# -ge 3 ]; then
-		[ "$(field "[.results[$1].errors[] | select(.code == \"$2\" and .field == \"$3\")] | length")" -ge 1 ]
-	else
-		[ "$(field "[.results[$1].errors[] | select(.code == \"$2\")] | length")" -ge 1 ]
-	fi
+	sel=".code == \"$2\""
+	[ $# -ge 3 ] && sel="$sel and .field == \"$3\""
+	[ "$(field "[.results[$1].errors[] | select($sel)] | length")" -ge 1 ]
 }
 total() { # COLUMN: the total of that stats column of $DIR
 	"$SIM" stats --dir "$DIR" --json | jq -r ".total.$1 // 0"
@@ -178,13 +176,14 @@ D=$T/plat
 check "init makes the directory" newdir "$D"
 check "init: directory is 0700" [ "$(stat -c %a "$D")" = 700 ]
 check "init: private keys are 0600" \
-	[ "$(stat -c %a "$D/ca.key")$(stat -c %a "$D/server.key")$(stat -c %a "$D/national.key")" = 600600600 ]
+	[ "$(stat -c %a "$D/ca.key" "$D/server.key" "$D/national.key" | tr -d '\n')" = 600600600 ]
 check "init: server certificate verifies against the CA" \
 	sh -c "openssl verify -CAfile '$D/ca.pem' '$D/server.pem' >/dev/null"
+openssl x509 -in "$D/server.pem" -noout -ext subjectAltName,extendedKeyUsage >"$T/cert.txt"
 check "init: certificate names 127.0.0.1 and localhost" \
-	sh -c "openssl x509 -in '$D/server.pem' -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1, DNS:localhost'"
+	grep -q 'IP Address:127.0.0.1, DNS:localhost' "$T/cert.txt"
 check "init: certificate is for server authentication" \
-	sh -c "openssl x509 -in '$D/server.pem' -noout -ext extendedKeyUsage | grep -q 'Server Authentication'"
+	grep -q 'Server Authentication' "$T/cert.txt"
 check "init: national key is SM2 by default" \
 	sh -c "openssl pkey -pubin -in '$D/national.pub' -noout -text | grep -q 'SM2'"
 check "init refuses to replace keys" sh -c "! '$SIM' init --dir '$D' 2>/dev/null"
@@ -208,8 +207,8 @@ post "$T/b1.json" --verify-receipt
 expect_status "good batch accepted" 0 accepted
 check "receipt verifies (spgw-sim-client)" grep -q '^receipt: verified (1 accepted' "$T/out"
 cp "$T/body" "$T/a1.json"
-jq -j '.receipt | "SPGW1-RECEIPT\n\(.batch_id)\n\(.received_at)\n\(.content_digest)\n\(.accepted)\n\(.duplicate)\n\(.rejected)"' \
-	"$T/a1.json" >"$T/receipt.msg"
+jq -j '.receipt | ["SPGW1-RECEIPT", .batch_id, .received_at, .content_digest, .accepted,
+	.duplicate, .rejected] | map(tostring) | join("\n")' "$T/a1.json" >"$T/receipt.msg"
 jq -r '.receipt.sig' "$T/a1.json" | base64 -d >"$T/receipt.sig"
 check "receipt verifies (openssl CLI, SM2 id 1234567812345678)" \
 	sh -c "openssl dgst -sm3 -verify '$D/national.pub' -sigopt distid:1234567812345678 \
@@ -217,8 +216,9 @@ check "receipt verifies (openssl CLI, SM2 id 1234567812345678)" \
 check "receipt does not verify with the empty SM2 id" \
 	sh -c "! openssl dgst -sm3 -verify '$D/national.pub' -signature '$T/receipt.sig' \
 		'$T/receipt.msg' >/dev/null 2>&1"
+jq -r .receipt.received_at "$T/a1.json" >"$T/at"
 check "receipt: received_at is RFC 3339 UTC" \
-	sh -c "jq -r .receipt.received_at '$T/a1.json' | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'"
+	grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' "$T/at"
 
 post "$T/b1.json"
 check "same batch_id and body: the stored answer, byte for byte" cmp -s "$T/body" "$T/a1.json"
@@ -313,6 +313,8 @@ shape "duplicate keys in a batch: 400" '.records = [.records[0], .records[0]]'
 shape "wrong schema id: 400" '.schema = "spgl-v2"'
 shape "region not six digits: 400" '.region = "2201"'
 shape "unknown table: 400" '.table = "SPGL_NOPE"'
+shape "duplicate long Chinese keys (message cut inside a character): 400" \
+	'.records[0].key = ("项目" * 30) | .records = [.records[0], .records[0]]'
 shape "batch_id with a space: 400" '.batch_id = "a b"' 
 shape "unknown member: 400" '.extra = 1'
 shape "record without digest: 400" 'del(.records[0].digest)'
@@ -323,7 +325,8 @@ shape "record digest paired wrongly (sha-256: from SM2): 400 bad_digest" \
 printf '{"batch_id": "x", ' >"$T/notjson.json"
 post "$T/notjson.json"
 expect_error "not JSON: 400 bad_json" 400 bad_json
-printf '{"batch_id":"dm","region":"220100","schema":"spgl-v3","table":"SPGL_XMJBXXB","batch_id":"dm2","records":[]}' >"$T/dupmember.json"
+printf '{"batch_id":"dm","region":"220100","schema":"spgl-v3","table":"SPGL_XMJBXXB",%s' \
+	'"batch_id":"dm2","records":[]}' >"$T/dupmember.json"
 post "$T/dupmember.json"
 expect_error "duplicate member in the envelope: 400 bad_json" 400 bad_json
 post "$T/b4.json" --header 'Content-Type: text/plain'
@@ -359,6 +362,52 @@ expect_status "ed25519 gateway" 0 accepted
 call gw2 gw2 POST /spgl/v3/batches --body "$T/b4.json"
 expect_error "sm3: record digests from an ecdsa gateway: 400 bad_digest" 400 bad_digest
 
+# ======== requests signed by the openssl CLI, not by our code ========
+
+# osign GW KEY ALG DIGEST BODY [LABEL]: sign and send with openssl and curl alone (§1), so
+# that the server's verification is checked against an implementation sharing nothing with
+# it; LABEL is the alg named in the header (ALG unless given)
+osign() {
+	gw=$1 key=$2 alg=$3 dname=$4 body=$5 label=${6:-$3}
+	ts=$(date +%s)
+	nonce=$(openssl rand -hex 16)
+	if [ "$dname" = sm3 ]; then
+		dg="sm3=$(openssl dgst -sm3 -binary "$body" | openssl base64 -A)"
+	else
+		dg="sha-256=$(openssl dgst -sha256 -binary "$body" | openssl base64 -A)"
+	fi
+	printf 'SPGW1\nPOST\n/spgl/v3/batches\n%s\n%s\n%s\n%s' "$gw" "$ts" "$nonce" "$dg" >"$T/osign.msg"
+	case $alg in
+	sm2-sm3) openssl dgst -sm3 -sign "$T/$key.key" -sigopt distid:1234567812345678 \
+		-out "$T/osign.sig" "$T/osign.msg" ;;
+	ecdsa-p256-sha256) openssl dgst -sha256 -sign "$T/$key.key" -out "$T/osign.sig" \
+		"$T/osign.msg" ;;
+	ed25519) openssl pkeyutl -sign -inkey "$T/$key.key" -rawin -in "$T/osign.msg" \
+		-out "$T/osign.sig" ;;
+	esac
+	code=$(curl -s -o "$T/body" -w '%{http_code}' --cacert "$D/ca.pem" \
+		-H "X-SPGW-Gateway: $gw" -H "X-SPGW-Timestamp: $ts" -H "X-SPGW-Nonce: $nonce" \
+		-H "X-SPGW-Content-Digest: $dg" \
+		-H "X-SPGW-Signature: alg=$label, sig=$(openssl base64 -A -in "$T/osign.sig")" \
+		-H 'Content-Type: application/json; charset=utf-8' --data-binary @"$body" \
+		"$URL/spgl/v3/batches")
+}
+jq '.DFSJZJ = "OSSL-SM2"' "$REC" >"$T/o1.json"
+batch "$T/o1b.json" o1 2026-11-03 "$T/o1.json"
+osign gw1 gw1 sm2-sm3 sm3 "$T/o1b.json"
+expect_status "request signed by openssl (SM2, id 1234567812345678)" 0 accepted
+jq '.DFSJZJ = "OSSL-ECDSA"' "$REC" >"$T/o2.json"
+batch "$T/o2b.json" o2 2026-11-03 --alg ecdsa-p256-sha256 "$T/o2.json"
+osign gw2 gw2 ecdsa-p256-sha256 sha-256 "$T/o2b.json"
+expect_status "request signed by openssl (ECDSA P-256)" 0 accepted
+jq '.DFSJZJ = "OSSL-ED"' "$REC" >"$T/o3.json"
+batch "$T/o3b.json" o3 2026-11-03 --alg ed25519 "$T/o3.json"
+osign gw3 gw3 ed25519 sha-256 "$T/o3b.json"
+expect_status "request signed by openssl (Ed25519)" 0 accepted
+jq -c '.batch_id = "o4"' "$T/o1b.json" >"$T/o4b.json"
+osign gw1 gw1 sm2-sm3 sm3 "$T/o4b.json" ecdsa-p256-sha256
+expect_error "openssl signature naming the wrong algorithm: 401" 401 bad_signature
+
 # ======== per-record results (§2, §4) ========
 
 jq '.DFSJZJ = "V-1"' "$REC" >"$T/v1.json"
@@ -386,6 +435,10 @@ check "day other than SBSJ's date: code day" has_error 0 day SBSJ
 jq -c '.batch_id = "m5" | .records[0].day = "2026-02-30"' "$T/b4.json" >"$T/m5.json"
 post "$T/m5.json"
 check "day that does not exist: code day" has_error 0 day
+jq -c '.batch_id = "m5b" | .records[0].day = ("二〇二六年十一月三日" * 2)' "$T/b4.json" \
+	>"$T/m5b.json"
+post "$T/m5b.json"
+expect_status "day in Chinese, quoted cut in the message: rejected, not a 500" 0 rejected
 printf '%s' '{"batch_id":"m6","region":"220100","schema":"spgl-v3","table":"SPGL_XMJBXXB","records":[
 {"key":"C1","day":"2026-11-03","digest":"sm3:00","data":{"XMMC":"a","XMMC":"b"}},
 {"key":"C2","day":"2026-11-03","digest":"sm3:00","data":{"XMMC":"\ud800"}},
@@ -414,10 +467,11 @@ check "the duplicate moved the key to the new day" \
 
 get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=2026-11-01&to=2026-11-30'
 expect_200 "counts"
-# CC-2026-000123, V-1, INVALID-0, ECDSA-1, ED-1 on 2026-11-03; INVALID-0 has SJYXBS 0
+# CC-2026-000123, V-1, INVALID-0, ECDSA-1, ED-1, OSSL-SM2, OSSL-ECDSA, OSSL-ED on 2026-11-03;
+# INVALID-0 has SJYXBS 0
 check "counts: days with records only, records and valid" \
-	[ "$(field '.days | map("\(.date)=\(.records)/\(.valid)") | join(",")')" = "2026-11-03=5/4" ]
-check "counts: total" [ "$(field '"\(.total.records)/\(.total.valid)"')" = "5/4" ]
+	[ "$(field '.days | map("\(.date)=\(.records)/\(.valid)") | join(",")')" = "2026-11-03=8/7" ]
+check "counts: total" [ "$(field '"\(.total.records)/\(.total.valid)"')" = "8/7" ]
 check "counts: region and table echoed" [ "$(field '"\(.region) \(.table)"')" = "220100 SPGL_XMJBXXB" ]
 get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=2025-11-01&to=2026-11-02'
 check "counts: 367 days refused" [ "$code $(field .error)" = "400 bad_request" ]
@@ -432,7 +486,7 @@ expect_error "counts: repeated parameter" 400 bad_request
 get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=2026-11-01'
 expect_error "counts: missing parameter" 400 bad_request
 get '/spgl/v3/counts?region=220100&table=SPGL%5FXMJBXXB&from=2026-11-01&to=2026-11-30'
-check "counts: percent-encoded parameters decoded" [ "$code $(field .total.records)" = "200 5" ]
+check "counts: percent-encoded parameters decoded" [ "$code $(field .total.records)" = "200 8" ]
 get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB+&from=2026-11-01&to=2026-11-30'
 expect_error "counts: '+' is a literal plus" 400 bad_request
 call gw3 gw3 GET '/spgl/v3/counts?region=220300&table=SPGL_XMJBXXB&from=2026-11-01&to=2026-11-30'
@@ -442,11 +496,14 @@ expect_error "counts with a bad signature: 401" 401 bad_signature
 
 get '/spgl/v3/keys?region=220100&table=SPGL_XMJBXXB&date=2026-11-03'
 check "keys: in key order, no next" \
-	[ "$(field '[.keys[].key] | join(",")') $(field '.next // "none"')" = "CC-2026-000123,ECDSA-1,ED-1,INVALID-0,V-1 none" ]
+	[ "$(field '[.keys[].key] | join(",")') $(field '.next // "none"')" = \
+		"CC-2026-000123,ECDSA-1,ED-1,INVALID-0,OSSL-ECDSA,OSSL-ED,OSSL-SM2,V-1 none" ]
+V1=$(jq -r '.records[0].digest' "$T/m2.json")
 check "keys: the digest of the newest version" \
-	[ "$(field '.keys[] | select(.key == "V-1") | .digest')" = "$(jq -r '.records[0].digest' "$T/m2.json")" ]
+	[ "$(field '.keys[] | select(.key == "V-1") | .digest')" = "$V1" ]
 get '/spgl/v3/keys?region=220100&table=SPGL_XMJBXXB&date=2026-11-03&after=ED-1'
-check "keys: after is exclusive" [ "$(field '[.keys[].key] | join(",")')" = "INVALID-0,V-1" ]
+check "keys: after is exclusive" \
+	[ "$(field '[.keys[].key] | join(",")')" = "INVALID-0,OSSL-ECDSA,OSSL-ED,OSSL-SM2,V-1" ]
 get '/spgl/v3/keys?region=220100&table=SPGL_XMJBXXB'
 expect_error "keys: date missing" 400 bad_request
 

@@ -42,7 +42,7 @@ for region in 220100 220300; do
 		"$(sql "SELECT count(*) FROM quarantine WHERE region='$region' AND reasons LIKE '%\"field\":\"LXLX\",\"code\":\"code\"%'")"
 done
 check "Chinese text from GBK drops arrives as UTF-8" 1 \
-	"$(sql "SELECT count(*) > 0 FROM outbox WHERE region='220300' AND data LIKE '%项目%'")"
+	"$(sql "SELECT count(*) > 0 FROM outbox_records WHERE region='220300' AND data LIKE '%项目%'")"
 check "every outbox key has exactly one version" 0 \
 	"$(sql 'SELECT count(*) FROM outbox WHERE version <> 1')"
 check "cursors committed for both sources" 2 "$(sql 'SELECT count(*) FROM cursors')"

@@ -206,7 +206,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
 	mode = peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -216,7 +216,7 @@ START_TEST(create_and_reopen)
 	ck_assert_int_eq(put_ok(l, "K1", "{\"a\":1}"), SPGW_PUT_UNCHANGED);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 1);
 	spgw_ledger_close(NULL);
 }
 END_TEST
@@ -230,7 +230,7 @@ START_TEST(migrations_applied)
 	poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
 	ck_assert_int_eq(peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				  "name IN ('cursors', 'outbox', 'quarantine')"),
 			 3);
@@ -240,7 +240,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
 }
 END_TEST
 
@@ -462,21 +462,21 @@ START_TEST(put_semantics)
 	ck_assert_int_eq(res, SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 6);
-	s = peek_text("SELECT group_concat(version || ':' || data, ' ') FROM (SELECT * FROM outbox"
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 6);
+	s = peek_text("SELECT group_concat(version || ':' || data, ' ') FROM (SELECT * FROM outbox_records"
 		      " WHERE region = '220100' AND spgl_table = 'SPGL_XMJBXXB'"
 		      " AND record_key = 'K1' ORDER BY id)");
 	ck_assert_str_eq(s, "1:{\"a\":1} 2:{\"a\":2} 3:{\"a\":1}");
 	free(s);
 	s = peek_text("SELECT group_concat(DISTINCT state || '/' || source || '/' || day)"
-		      " FROM outbox");
+		      " FROM outbox_records");
 	ck_assert_str_eq(s, "pending/changchun/2026-11-03");
 	free(s);
-	s = peek_text("SELECT digest FROM outbox WHERE record_key = 'K2'");
+	s = peek_text("SELECT digest FROM outbox_records WHERE record_key = 'K2'");
 	/* SM3 of {"a":1}, by openssl dgst -sm3 */
 	ck_assert_str_eq(s, "sm3:d646a76e347ce7c1a4c11acff67604928ccfaf03fc2e4fb8faaf5b2b1227605a");
 	free(s);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox WHERE created_at GLOB "
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records WHERE created_at GLOB "
 				  "'20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
 				  "[0-6][0-9]Z'"),
 			 6);
@@ -496,7 +496,7 @@ START_TEST(put_day_unknown)
 	ck_assert_int_eq(res, SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox WHERE day IS NULL"), 1);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records WHERE day IS NULL"), 1);
 }
 END_TEST
 
@@ -520,7 +520,7 @@ START_TEST(writes_need_a_transaction)
 	spgw_ledger_rollback(l);
 	spgw_ledger_rollback(l); /* harmless twice */
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 0);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 0);
 }
 END_TEST
 
@@ -544,7 +544,7 @@ START_TEST(cursor_with_records)
 	spgw_ledger_rollback(l);
 	ck_assert_int_eq(spgw_ledger_cursor_get(l, "changchun", &c, &err), SPGW_OK);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 0);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 0);
 	/* committed: both */
 	begin(l);
 	put_ok(l, "K1", "{\"a\":1}");
@@ -554,7 +554,7 @@ START_TEST(cursor_with_records)
 	ck_assert_int_eq(spgw_ledger_cursor_get(l, "changchun", &c, &err), SPGW_OK);
 	ck_assert_str_eq(c, "2026-11-03T00:00:00/17");
 	spgw_free(c);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 1);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 1);
 	/* replaced, per source */
 	begin(l);
 	ck_assert_int_eq(spgw_ledger_cursor_set(l, "changchun", "2026-11-04T00:00:00/2", &err), 0);
@@ -919,8 +919,9 @@ START_TEST(fail_after_leaves_nothing_half_written)
 		}
 		free(after);
 	}
-	/* 18 write statements: failures after 0..17 of them, success at 18 */
-	ck_assert_int_eq(n, 19);
+	/* 30 write statements (a record is two: its row and its JSON): failures after 0..29
+	 * of them, success at 30 */
+	ck_assert_int_eq(n, 31);
 	/* the ledger stays usable after the failures */
 	begin(l);
 	put_ok(l, "Z", "{}");
@@ -1020,7 +1021,7 @@ START_TEST(disk_full_is_reported)
 	put_ok(l, "K1", "{}");
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), 2);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 2);
 	free(before);
 	free(after);
 }
@@ -1081,7 +1082,7 @@ START_TEST(put_speed)
 	       "(%.3f s CPU = %.0f puts per CPU second)\n", total, len, secs,
 	       (double)total / secs, cpu, (double)total / cpu);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox"), total);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), total);
 }
 END_TEST
 
