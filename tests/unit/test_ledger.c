@@ -244,6 +244,53 @@ START_TEST(migrations_applied)
 }
 END_TEST
 
+struct open_batches {
+	char text[256];
+};
+
+static enum spgw_rc note_open(void *ud, const struct spgw_batch_row *b)
+{
+	struct open_batches *o = ud;
+	size_t n = strlen(o->text);
+
+	snprintf(o->text + n, sizeof(o->text) - n, "%s:%.*s;", b->id, (int)b->body_len,
+		 b->body ? (const char *)b->body : "-");
+	return SPGW_OK;
+}
+
+/* A ledger written by spgw at version 2 (tests/cases/ledger/v2.sql) keeps every record, the
+ * JSON moving to outbox_data, and an open batch that kept its body is still sent with it. */
+START_TEST(migration_3_keeps_records)
+{
+	struct spgw_ledger *l;
+	struct open_batches ob;
+	struct spgw_error err;
+	char path[1024], *sql, *s;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/ledger/v2.sql", getenv("SPGW_TEST_CASES"));
+	sql = slurp(path, &n);
+	sql[n] = '\0';
+	poke(sql);
+	free(sql);
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
+	l = open_ok();
+	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
+	s = peek_text("SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
+		      " (SELECT * FROM outbox_records ORDER BY id)");
+	ck_assert_str_eq(s, "K1={\"a\":1}/delivered K2={\"a\":2}/pending K3={\"a\":3}/pending");
+	free(s);
+	ck_assert_int_eq(peek_int("SELECT count(*) FROM pragma_table_info('outbox')"
+				  " WHERE name = 'data'"),
+			 0);
+	memset(&ob, 0, sizeof(ob));
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(spgw_ledger_batch_open_each(l, note_open, &ob, &err), SPGW_OK);
+	ck_assert_str_eq(ob.text, "B-OPEN:{\"batch_id\":\"B-OPEN\"};");
+	spgw_ledger_close(l);
+}
+END_TEST
+
 START_TEST(two_connections)
 {
 	struct spgw_ledger *a = open_ok(), *b = open_ok();
@@ -1095,6 +1142,7 @@ static Suite *ledger_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, create_and_reopen);
 	tcase_add_test(tc, migrations_applied);
+	tcase_add_test(tc, migration_3_keeps_records);
 	tcase_add_test(tc, two_connections);
 	tcase_add_test(tc, refuse_text_file);
 	tcase_add_test(tc, refuse_other_application);
