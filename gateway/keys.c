@@ -102,6 +102,8 @@ enum spgw_rc spgw_keys_retire(const char *priv_path, time_t now, char **moved_to
 	size_t n;
 	int fd;
 
+	if (!priv_path || !priv_path[0])
+		return spgw_error_set(err, SPGW_E_CONFIG, NULL, 0, 0, "no private key path given");
 	if (!gmtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm)) {
 		rc = spgw_error_set(err, SPGW_E_STATE, priv_path, 0, 0,
 				    "the clock gives no usable time to name the old key");

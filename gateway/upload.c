@@ -257,7 +257,8 @@ static enum spgw_rc start_round(struct uploader *u)
 	}
 	if (rc)
 		return rc;
-	qsort(u->groups, u->ngroups, sizeof(*u->groups), by_level);
+	if (u->ngroups > 1)
+		qsort(u->groups, u->ngroups, sizeof(*u->groups), by_level);
 	u->gi = 0;
 	u->progress = 0;
 	return SPGW_OK;
