@@ -6,6 +6,8 @@
  * strings are built here with snprintf, digests computed with EVP_Digest, signatures
  * verified with raw EVP calls and, when the `openssl` program is on PATH, by the openssl
  * command line in both directions (its absence is reported and those checks are skipped).
+ * The signature vectors in tests/vectors/signing, made with the openssl command line alone,
+ * are checked last; their folder is found through SPGW_SOURCE_ROOT and must be there.
  */
 /* nftw() removes the temporary directories: an XSI function */
 #define _XOPEN_SOURCE 700
@@ -26,6 +28,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <jansson.h>
+
+#include "canonical.h"
 #include "keys.h"
 #include "mem.h"
 #include "sign.h"
@@ -951,6 +956,519 @@ START_TEST(openssl_interop)
 }
 END_TEST
 
+/* ---- the signature vectors (tests/vectors/signing; tests/vectors/README.md) ---- */
+
+#ifndef SPGW_SOURCE_ROOT
+#error "SPGW_SOURCE_ROOT must name the source tree"
+#endif
+#define VECTORS SPGW_SOURCE_ROOT "/tests/vectors/signing"
+
+/*
+ * The cases that must be there, with what a receiver answers. A folder lost in a merge would
+ * otherwise just check nothing; folders beyond these are checked too.
+ */
+static const struct {
+	const char *name;
+	const char *expect;
+} vector_cases[] = {
+	{ "request-sm2-sm3", "ok" },
+	{ "request-ecdsa-p256-sha256", "ok" },
+	{ "request-ed25519", "ok" },
+	{ "request-sm2-sm3-bad-signature", "bad_signature" },
+	{ "request-ecdsa-p256-sha256-bad-signature", "bad_signature" },
+	{ "request-ed25519-bad-signature", "bad_signature" },
+	{ "request-sm2-sm3-empty-signer-id", "bad_signature" },
+	{ "request-sm2-sm3-sha256-digest", "bad_digest" },
+	{ "receipt-sm2-sm3", "ok" },
+	{ "receipt-ecdsa-p256-sha256", "ok" },
+	{ "receipt-ed25519", "ok" },
+	{ "receipt-sm2-sm3-bad-signature", "bad_signature" },
+	{ "receipt-sm2-sm3-empty-signer-id", "bad_signature" },
+};
+#define NVECTOR_CASES (sizeof(vector_cases) / sizeof(vector_cases[0]))
+
+static void vec_path(const char *name, const char *file, char *out, size_t size)
+{
+	ck_assert_uint_lt((size_t)snprintf(out, size, "%s/%s/%s", VECTORS, name, file), size);
+}
+
+static int vec_has(const char *name, const char *file)
+{
+	char p[1024];
+
+	vec_path(name, file, p, sizeof(p));
+	return access(p, F_OK) == 0;
+}
+
+/* <case>/<file>, NUL-terminated (malloc); a file that cannot be read fails the test. */
+static char *vec_file(const char *name, const char *file, size_t *n)
+{
+	char p[1024];
+	char *s;
+
+	vec_path(name, file, p, sizeof(p));
+	s = slurp(p, n);
+	ck_assert_msg(s != NULL, "cannot read %s: %s", p, strerror(errno));
+	return s;
+}
+
+/* A one-value file: the value, then one newline, which is dropped (malloc). */
+static char *vec_value(const char *name, const char *file)
+{
+	size_t n = 0;
+	char *s = vec_file(name, file, &n);
+
+	ck_assert_msg(n > 1 && s[n - 1] == '\n' && !memchr(s, '\n', n - 1),
+		      "%s/%s: not one value on one line ending in a newline", name, file);
+	s[n - 1] = '\0';
+	return s;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The case folders, sorted (a malloc array of malloc names, NULL-terminated). A missing or
+ * empty vector folder fails the test: these checks must not pass by finding nothing.
+ */
+static char **vec_cases(void)
+{
+	DIR *d = opendir(VECTORS);
+	char **names = NULL, p[1024];
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	struct stat st;
+
+	ck_assert_msg(d != NULL, "%s: %s; the signature vectors are missing", VECTORS,
+		      strerror(errno));
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", VECTORS, e->d_name);
+		if (stat(p, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		if (n + 2 > cap) {
+			cap = cap ? 2 * cap : 32;
+			names = realloc(names, cap * sizeof(*names));
+			ck_assert_ptr_nonnull(names);
+		}
+		names[n] = strdup(e->d_name);
+		ck_assert_ptr_nonnull(names[n]);
+		n++;
+	}
+	closedir(d);
+	ck_assert_msg(n > 0, "%s holds no case folders", VECTORS);
+	qsort(names, n, sizeof(*names), name_cmp);
+	names[n] = NULL;
+	return names;
+}
+
+static void vec_cases_free(char **names)
+{
+	char **p;
+
+	for (p = names; *p; p++)
+		free(*p);
+	free(names);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+/* The public key of a case, read from PEM text as the gateway reads the national key. */
+static struct spgw_key *vec_public(const char *name)
+{
+	struct spgw_key *k = NULL;
+	struct spgw_error err;
+	size_t n = 0;
+	char *pem = vec_file(name, "public.pem", &n);
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(spgw_key_from_public_pem(pem, n, &k, &err) == SPGW_OK, "%s/public.pem: %s",
+		      name, err.text);
+	free(pem);
+	return k;
+}
+
+/*
+ * The private key of a case. A checkout gives it mode 0644, which spgw_key_load_private
+ * rightly refuses, so a 0600 copy in tmp is loaded.
+ */
+static struct spgw_key *vec_private(const char *name)
+{
+	struct spgw_key *k = NULL;
+	struct spgw_error err;
+	char copy[128];
+	size_t n = 0;
+	char *pem = vec_file(name, "private.pem", &n);
+
+	snprintf(copy, sizeof(copy), "%s.key", name);
+	spit(path(copy), pem, n, 0600);
+	free(pem);
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(spgw_key_load_private(path(copy), &k, &err) == SPGW_OK,
+		      "%s/private.pem: %s", name, err.text);
+	return k;
+}
+
+/* The raw public key of a case, for the checks with OpenSSL alone. */
+static EVP_PKEY *vec_raw_public(const char *name)
+{
+	char p[1024];
+
+	vec_path(name, "public.pem", p, sizeof(p));
+	return raw_load(p, 0);
+}
+
+/* The empty-id cases hold a good SM2 signature, only under OpenSSL's default (empty) id. */
+static void check_empty_id(const char *name, const char *msg, size_t n, unsigned char *sig,
+			   size_t len)
+{
+	EVP_PKEY *raw = vec_raw_public(name);
+
+	ck_assert_msg(raw_sigver(raw, "SM3", NULL, 0, msg, n, &sig, &len),
+		      "%s: the signature does not verify with the empty SM2 id either", name);
+	ck_assert(!raw_sigver(raw, "SM3", SM2_ID, 0, msg, n, &sig, &len));
+	EVP_PKEY_free(raw);
+}
+
+/* Ed25519 is deterministic: the case's key signs `msg` to exactly `sig`. */
+static void check_deterministic(const char *name, const struct spgw_key *priv, const char *msg,
+				size_t n, const unsigned char *sig, size_t len)
+{
+	unsigned char *again = NULL;
+	size_t again_len = 0;
+
+	ck_assert_int_eq(spgw_sign(priv, msg, n, &again, &again_len, NULL), SPGW_OK);
+	ck_assert_msg(again_len == len && !memcmp(again, sig, len),
+		      "%s: private.pem signs signed.txt to other Ed25519 bytes", name);
+	spgw_free(again);
+}
+
+/* The seven lines of §1 (malloc). */
+static char *request_string(const char *method, const char *pq, const char *gw, const char *ts,
+			    const char *nonce, const char *digest)
+{
+	size_t n = strlen(method) + strlen(pq) + strlen(gw) + strlen(ts) + strlen(nonce) +
+		   strlen(digest) + sizeof("SPGW1\n\n\n\n\n\n");
+	char *s = malloc(n);
+
+	ck_assert_ptr_nonnull(s);
+	snprintf(s, n, "SPGW1\n%s\n%s\n%s\n%s\n%s\n%s", method, pq, gw, ts, nonce, digest);
+	return s;
+}
+
+/*
+ * body.json is a batch body (§2, §5 "batch shape") of two records, each with the digest of
+ * its data's canonical form under the digest `alg` pairs with.
+ */
+static void check_body(const char *name, const char *body, size_t n, enum spgw_digest_alg alg)
+{
+	json_error_t jerr;
+	json_t *b = json_loadb(body, n, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *records, *r;
+	struct spgw_error err;
+	struct spgw_buf canon;
+	char hex[65], want[80];
+	const char *digest;
+	size_t i;
+
+	ck_assert_msg(b != NULL, "%s/body.json: %s at line %d", name, jerr.text, jerr.line);
+	ck_assert(json_is_string(json_object_get(b, "batch_id")));
+	ck_assert_str_eq(json_string_value(json_object_get(b, "region")), "220100");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "schema")), "spgl-v3");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "table")), "SPGL_XMJBXXB");
+	records = json_object_get(b, "records");
+	ck_assert_msg(json_array_size(records) == 2, "%s/body.json: not 2 records", name);
+	json_array_foreach(records, i, r) {
+		ck_assert(json_is_string(json_object_get(r, "key")));
+		ck_assert(json_is_string(json_object_get(r, "day")));
+		ck_assert(json_is_object(json_object_get(r, "data")));
+		spgw_buf_init(&canon, 1 << 20, "canonical form");
+		memset(&err, 0, sizeof(err));
+		ck_assert_msg(spgw_canonical(json_object_get(r, "data"), &canon, &err) == SPGW_OK,
+			      "%s: records[%zu]: %s", name, i, err.text);
+		ck_assert_int_eq(spgw_digest_hex(alg, canon.data, canon.len, hex, NULL), SPGW_OK);
+		snprintf(want, sizeof(want), "%s:%s", spgw_digest_name(alg), hex);
+		digest = json_string_value(json_object_get(r, "digest"));
+		ck_assert_msg(digest && !strcmp(digest, want), "%s: records[%zu].digest is not %s",
+			      name, i, want);
+		spgw_buf_free(&canon);
+	}
+	ck_assert_str_ne(json_string_value(json_object_get(json_array_get(records, 0), "key")),
+			 json_string_value(json_object_get(json_array_get(records, 1), "key")));
+	json_decref(b);
+}
+
+/* One request case: returns 1 when the gateway's code finds it fully valid. */
+static int check_request(const char *name)
+{
+	char *gw = vec_value(name, "gateway.txt"), *method = vec_value(name, "method.txt");
+	char *pq = vec_value(name, "path.txt"), *ts = vec_value(name, "timestamp.txt");
+	char *nonce = vec_value(name, "nonce.txt"), *cd = vec_value(name, "content-digest.txt");
+	char *hdr = vec_value(name, "signature-header.txt");
+	char *b64 = vec_value(name, "signature.b64"), *expect = vec_value(name, "expect.txt");
+	size_t body_len = 0, signed_len = 0, sig_len = 0, ours_len = 0;
+	char *body = vec_file(name, "body.json", &body_len);
+	char *signed_txt = vec_file(name, "signed.txt", &signed_len);
+	char want[256], stated[64], paired_digest[64], dname[16], *text;
+	struct spgw_key *pub = vec_public(name), *priv = vec_private(name);
+	enum spgw_sign_alg alg = spgw_key_alg(pub);
+	unsigned char *sig = NULL, *ours = NULL;
+	struct spgw_request_auth a;
+	enum spgw_digest_alg dalg;
+	struct spgw_error err;
+	const char *got, *eq;
+	int paired, verified;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(spgw_key_alg(priv), alg);
+
+	/* X-SPGW-Signature is alg=<the key's algorithm>, sig=<signature.b64> */
+	snprintf(want, sizeof(want), "alg=%s, sig=%s", spgw_sign_alg_name(alg), b64);
+	ck_assert_msg(!strcmp(hdr, want), "%s: signature-header.txt is not \"%s\"", name, want);
+
+	/* X-SPGW-Content-Digest is right for the body under the digest it names ... */
+	eq = strchr(cd, '=');
+	ck_assert_msg(eq && (size_t)(eq - cd) < sizeof(dname), "%s: content digest \"%s\"", name,
+		      cd);
+	snprintf(dname, sizeof(dname), "%.*s", (int)(eq - cd), cd);
+	ck_assert_msg(spgw_digest_parse(dname, &dalg, &err) == SPGW_OK, "%s: %s", name,
+		      err.text);
+	ck_assert_int_eq(spgw_content_digest(dalg, body, body_len, stated, &err), SPGW_OK);
+	ck_assert_msg(!strcmp(stated, cd), "%s: content-digest.txt is not %s", name, stated);
+	/* ... and that digest pairs with the signature algorithm, or the receiver answers 400 */
+	ck_assert_int_eq(spgw_content_digest(spgw_sign_alg_digest(alg), body, body_len,
+					     paired_digest, &err),
+			 SPGW_OK);
+	paired = !strcmp(paired_digest, cd);
+
+	/* signed.txt is the seven lines built from the parts */
+	text = request_string(method, pq, gw, ts, nonce, cd);
+	ck_assert_msg(strlen(text) == signed_len && !memcmp(text, signed_txt, signed_len),
+		      "%s: signed.txt is not\n%s", name, text);
+	free(text);
+
+	check_body(name, body, body_len, spgw_sign_alg_digest(alg));
+
+	ck_assert_msg(spgw_base64_decode(b64, &sig, &sig_len, &err) == SPGW_OK, "%s: %s", name,
+		      err.text);
+	verified = spgw_verify(pub, signed_txt, signed_len, sig, sig_len, NULL) == SPGW_OK;
+	got = !paired ? "bad_digest" : verified ? "ok" : "bad_signature";
+	ck_assert_msg(!strcmp(got, expect), "%s: expect.txt says %s, the gateway's code finds %s",
+		      name, expect, got);
+	/* in the pairing case the signature is good: the pairing alone is wrong */
+	ck_assert_msg(paired || verified, "%s: the signature does not verify either", name);
+	if (ends_with(name, "-empty-signer-id"))
+		check_empty_id(name, signed_txt, signed_len, sig, sig_len);
+	if (alg == SPGW_SIGN_ED25519 && verified)
+		check_deterministic(name, priv, signed_txt, signed_len, sig, sig_len);
+
+	/*
+	 * spgw_sign_request with the case's key and inputs. It picks its own nonce, so the
+	 * string it signed is rebuilt with that nonce: the same lines as signed.txt apart from
+	 * it (and from the digest, in the pairing case, where the gateway pairs correctly).
+	 */
+	ck_assert_msg(spgw_sign_request(priv, gw, method, pq, body, body_len,
+					(time_t)strtoll(ts, NULL, 10), &a, &err) == SPGW_OK,
+		      "%s: %s", name, err.text);
+	ck_assert_str_eq(a.timestamp, ts);
+	ck_assert_str_eq(a.content_digest, paired_digest);
+	text = request_string(method, pq, gw, a.timestamp, a.nonce, a.content_digest);
+	header_sig(a.signature, alg, &ours, &ours_len);
+	ck_assert_msg(spgw_verify(pub, text, strlen(text), ours, ours_len, NULL) == SPGW_OK,
+		      "%s: spgw_sign_request's signature does not verify over\n%s", name, text);
+	free(text);
+	free(ours);
+
+	spgw_free(sig);
+	spgw_key_free(pub);
+	spgw_key_free(priv);
+	free(gw);
+	free(method);
+	free(pq);
+	free(ts);
+	free(nonce);
+	free(cd);
+	free(hdr);
+	free(b64);
+	free(expect);
+	free(body);
+	free(signed_txt);
+	return paired && verified;
+}
+
+/* A receipt member that must be a string (borrowed from `o`). */
+static const char *receipt_str(const char *name, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_string(v), "%s/receipt.json: %s is not a string", name, key);
+	return json_string_value(v);
+}
+
+static long long receipt_int(const char *name, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "%s/receipt.json: %s is not an integer", name, key);
+	return (long long)json_integer_value(v);
+}
+
+/* One receipt case: returns 1 when spgw_receipt_verify accepts it. */
+static int check_receipt(const char *name)
+{
+	char *b64 = vec_value(name, "signature.b64"), *expect = vec_value(name, "expect.txt");
+	size_t json_len = 0, signed_len = 0, sig_len = 0;
+	char *json = vec_file(name, "receipt.json", &json_len);
+	char *signed_txt = vec_file(name, "signed.txt", &signed_len);
+	struct spgw_key *pub = vec_public(name), *priv = vec_private(name);
+	unsigned char *sig = NULL, *fresh = NULL;
+	char text[1024], *fresh_b64;
+	struct spgw_receipt r;
+	struct spgw_error err;
+	json_error_t jerr;
+	size_t fresh_len = 0;
+	enum spgw_rc rc;
+	json_t *o;
+	int verified;
+
+	o = json_loadb(json, json_len, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_msg(o != NULL, "%s/receipt.json: %s at line %d", name, jerr.text, jerr.line);
+	memset(&r, 0, sizeof(r));
+	r.batch_id = receipt_str(name, o, "batch_id");
+	r.received_at = receipt_str(name, o, "received_at");
+	r.content_digest = receipt_str(name, o, "content_digest");
+	r.accepted = receipt_int(name, o, "accepted");
+	r.duplicate = receipt_int(name, o, "duplicate");
+	r.rejected = receipt_int(name, o, "rejected");
+	r.alg = receipt_str(name, o, "alg");
+	r.sig = receipt_str(name, o, "sig");
+	ck_assert_msg(!strcmp(r.sig, b64), "%s: receipt.json's sig is not signature.b64", name);
+	ck_assert_str_eq(r.alg, spgw_sign_alg_name(spgw_key_alg(pub)));
+	ck_assert_int_eq(spgw_key_alg(priv), spgw_key_alg(pub));
+
+	/* signed.txt is the receipt's lines */
+	snprintf(text, sizeof(text), "SPGW1-RECEIPT\n%s\n%s\n%s\n%lld\n%lld\n%lld", r.batch_id,
+		 r.received_at, r.content_digest, r.accepted, r.duplicate, r.rejected);
+	ck_assert_msg(strlen(text) == signed_len && !memcmp(text, signed_txt, signed_len),
+		      "%s: signed.txt is not\n%s", name, text);
+
+	memset(&err, 0, sizeof(err));
+	rc = spgw_receipt_verify(pub, &r, &err);
+	ck_assert_msg(!strcmp(rc == SPGW_OK ? "ok" : "bad_signature", expect),
+		      "%s: expect.txt says %s, spgw_receipt_verify answers %d (%s)", name, expect,
+		      (int)rc, err.text);
+	if (rc != SPGW_OK) {
+		ck_assert_int_eq(rc, SPGW_E_CRYPTO);
+		ck_assert_msg(strstr(err.text, "does not verify"), "%s: %s", name, err.text);
+	}
+	/* the same answer from the bare signature over signed.txt */
+	ck_assert_int_eq(spgw_base64_decode(b64, &sig, &sig_len, NULL), SPGW_OK);
+	verified = spgw_verify(pub, signed_txt, signed_len, sig, sig_len, NULL) == SPGW_OK;
+	ck_assert_int_eq(verified, rc == SPGW_OK);
+	if (ends_with(name, "-empty-signer-id"))
+		check_empty_id(name, signed_txt, signed_len, sig, sig_len);
+	if (spgw_key_alg(pub) == SPGW_SIGN_ED25519 && verified)
+		check_deterministic(name, priv, signed_txt, signed_len, sig, sig_len);
+
+	/* the case's private key signs signed.txt so that spgw_receipt_verify accepts it */
+	ck_assert_int_eq(spgw_sign(priv, signed_txt, signed_len, &fresh, &fresh_len, NULL),
+			 SPGW_OK);
+	fresh_b64 = spgw_base64_encode(fresh, fresh_len);
+	ck_assert_ptr_nonnull(fresh_b64);
+	r.sig = fresh_b64;
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(spgw_receipt_verify(pub, &r, &err) == SPGW_OK, "%s: %s", name, err.text);
+
+	spgw_free(fresh_b64);
+	spgw_free(fresh);
+	spgw_free(sig);
+	json_decref(o);
+	spgw_key_free(pub);
+	spgw_key_free(priv);
+	free(b64);
+	free(expect);
+	free(json);
+	free(signed_txt);
+	return rc == SPGW_OK;
+}
+
+/* Every required case is there with its expected answer; every folder is one of two kinds. */
+START_TEST(vectors_present)
+{
+	char **names = vec_cases(), **p, *expect;
+	size_t i;
+	int found;
+
+	for (i = 0; i < NVECTOR_CASES; i++) {
+		found = 0;
+		for (p = names; *p; p++)
+			found |= !strcmp(*p, vector_cases[i].name);
+		ck_assert_msg(found, "%s/%s is missing", VECTORS, vector_cases[i].name);
+		expect = vec_value(vector_cases[i].name, "expect.txt");
+		ck_assert_msg(!strcmp(expect, vector_cases[i].expect),
+			      "%s: expect.txt says %s, not %s", vector_cases[i].name, expect,
+			      vector_cases[i].expect);
+		free(expect);
+	}
+	for (p = names; *p; p++) {
+		ck_assert_msg(vec_has(*p, "expect.txt"), "%s: no expect.txt", *p);
+		ck_assert_msg(vec_has(*p, "body.json") != vec_has(*p, "receipt.json"),
+			      "%s: a case has body.json (a request) or receipt.json, not both",
+			      *p);
+		ck_assert_msg(vec_has(*p, "private.pem") && vec_has(*p, "public.pem"),
+			      "%s: keys missing", *p);
+	}
+	vec_cases_free(names);
+}
+END_TEST
+
+START_TEST(vectors_requests)
+{
+	char **names = vec_cases(), **p;
+	int n = 0, good = 0;
+
+	for (p = names; *p; p++) {
+		if (!vec_has(*p, "body.json"))
+			continue;
+		good += check_request(*p);
+		n++;
+	}
+	printf("vectors_requests: %d request cases, %d valid, %d refused as expected\n", n, good,
+	       n - good);
+	/* one good case per algorithm at least, and the negative ones */
+	ck_assert_int_ge(good, 3);
+	ck_assert_int_ge(n - good, 5);
+	vec_cases_free(names);
+}
+END_TEST
+
+START_TEST(vectors_receipts)
+{
+	char **names = vec_cases(), **p;
+	int n = 0, good = 0;
+
+	for (p = names; *p; p++) {
+		if (!vec_has(*p, "receipt.json"))
+			continue;
+		good += check_receipt(*p);
+		n++;
+	}
+	printf("vectors_receipts: %d receipt cases, %d valid, %d refused as expected\n", n, good,
+	       n - good);
+	ck_assert_int_ge(good, 3);
+	ck_assert_int_ge(n - good, 2);
+	vec_cases_free(names);
+}
+END_TEST
+
 /* ---- key files (keys.c) ---- */
 
 START_TEST(keys_first_run)
@@ -1085,6 +1603,14 @@ static Suite *sign_suite(void)
 	tcase_add_loop_test(tc, request_signing, 0, nalgs);
 	tcase_add_test(tc, receipt_verify);
 	tcase_add_loop_test(tc, openssl_interop, 0, nalgs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("vectors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, vectors_present);
+	tcase_add_test(tc, vectors_requests);
+	tcase_add_test(tc, vectors_receipts);
 	suite_add_tcase(s, tc);
 	return s;
 }
