@@ -597,6 +597,8 @@ static char *batch_reason(int status, const char *code, const char *message)
 			      "message", message[0] ? message : "(no message)", "en",
 			      status == 400 ? "the national platform refused the whole batch as "
 					      "malformed"
+			      : status == 413 ? "the national platform refused the record as too "
+						"large even alone"
 					    : "the whole batch was refused");
 	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
 
@@ -696,6 +698,24 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 	case 413: {
 		size_t i;
 
+		if (b->records <= 1) {
+			/* one record the platform finds too large: no split can help */
+			char *reason = batch_reason(413, code[0] ? code : "too_large",
+						    message[0] ? message
+							       : "the record alone is too large");
+
+			if (!reason) {
+				rc = spgw_error_nomem(u->err, "dead-lettering a batch");
+				break;
+			}
+			spgw_log(SPGW_LOG_ERROR, b->id, "%s for a single record: it is now a "
+				 "dead letter (spgw dlq list)", why);
+			rc = spgw_ledger_batch_dead(u->o->ledger, b->id, 413, reason, u->err);
+			free(reason);
+			spgw_batch_free(b);
+			x->b = NULL;
+			break;
+		}
 		spgw_log(SPGW_LOG_WARNING, b->id, "%s: %lld records go again in batches half "
 			 "the size", why, (long long)b->records);
 		for (i = 0; i < u->ngroups; i++)

@@ -154,6 +154,18 @@ check "413: split batches all delivered" 0 "$(left)"
 	ok "413: batches were split" || not_ok "413: no split"
 exactly_once "413"
 
+start_sim nat --max-bytes 600
+source_for 220600 2 26
+spgw run --once >"$T/out" 2>"$T/err"
+check "413 for a single record: it is dead-lettered, not split forever" 0 "$(left)"
+[ "$(sql "SELECT count(*) FROM batches WHERE state = 'dead' AND last_status = 413")" -gt 0 ] &&
+	ok "413 for one record: a dead batch with status 413" || not_ok "413: no dead batch"
+spgw dlq retry --all >/dev/null 2>&1
+start_sim nat
+spgw upload >/dev/null 2>&1
+check "413 dead letters retried once the platform takes them" 0 "$(left)"
+exactly_once "413 alone"
+
 # 6. a lying platform: its answer is not proof; records stay pending until a true answer
 for lie in receipt-sig receipt-counts not-json truncated results-fewer results-more; do
 	start_sim nat --lie "$lie"
