@@ -23,36 +23,13 @@
 #include "canonical.h"
 #include "spgw_limits.h"
 #include "mem.h"
+#include "scratch.h"
 
 #define MAX_CASES 256
 
 static char *cases_dir;
 static char *cases[MAX_CASES];
 static int n_cases;
-
-/* The whole file; *n its length. NULL when absent. */
-static char *read_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *s = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		s = malloc((size_t)len + 1);
-		if (s && fread(s, 1, (size_t)len, f) != (size_t)len) {
-			free(s);
-			s = NULL;
-		}
-		if (s) {
-			s[len] = '\0';
-			*n = (size_t)len;
-		}
-	}
-	fclose(f);
-	return s;
-}
 
 static char *case_path(const char *name, const char *file)
 {
@@ -66,7 +43,7 @@ static char *case_path(const char *name, const char *file)
 static char *read_line(const char *name, const char *file)
 {
 	size_t n = 0;
-	char *s = read_file(case_path(name, file), &n);
+	char *s = scratch_slurp(case_path(name, file), &n);
 
 	while (s && n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
 		s[--n] = '\0';
@@ -111,9 +88,9 @@ START_TEST(vector)
 	enum spgw_rc rc;
 	json_t *v;
 
-	input = read_file(case_path(name, "input.json"), &in_len);
+	input = scratch_slurp(case_path(name, "input.json"), &in_len);
 	ck_assert_msg(input, "%s: no input.json", name);
-	expected = read_file(case_path(name, "canonical.json"), &exp_len);
+	expected = scratch_slurp(case_path(name, "canonical.json"), &exp_len);
 	want_err = read_line(name, "error");
 	ck_assert_msg(!expected != !want_err, "%s: needs canonical.json or error, not both", name);
 	memset(&err, 0, sizeof(err));

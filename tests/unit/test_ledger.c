@@ -30,94 +30,21 @@
 #include "canonical.h"
 #include "ledger.h"
 #include "mem.h"
-
-static char tmp[64];
+#include "scratch.h"
 
 /* ---- temporary directories ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/spgw-ledger-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	scratch_make("spgw-ledger");
 }
 
 static void teardown(void)
 {
-	chmod(tmp, 0700);
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *db_path(void)
-{
-	static char p[128];
-
-	snprintf(p, sizeof(p), "%s/spgw.db", tmp);
-	return p;
+	scratch_remove();
 }
 
 /* ---- looking at the file from outside ---- */
-
-/* One integer from `sql` on a connection of our own; -1 on any failure. */
-static long long peek_int(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(db_path(), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-/* One text value (malloc'd, "" when NULL, "?" on failure). */
-static char *peek_text(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	char *v = NULL;
-
-	if (sqlite3_open_v2(db_path(), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		v = strdup(sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
-						     : "");
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v ? v : strdup("?");
-}
-
-/* Run `sql` on a connection of our own (creating the file), to build foreign databases. */
-static void poke(const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	ck_assert_int_eq(sqlite3_open(db_path(), &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg);
-	sqlite3_close(db);
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *s;
-
-	ck_assert_ptr_nonnull(f);
-	s = malloc(1 << 20);
-	*n = fread(s, 1, 1 << 20, f);
-	fclose(f);
-	return s;
-}
 
 /* ---- the ledger API, briefly ---- */
 
@@ -127,7 +54,7 @@ static struct spgw_ledger *open_ok(void)
 	struct spgw_error err;
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_msg(spgw_ledger_open(tmp, &l, &err) == SPGW_OK, "open: %s", err.text);
+	ck_assert_msg(spgw_ledger_open(scratch_dir, &l, &err) == SPGW_OK, "open: %s", err.text);
 	return l;
 }
 
@@ -200,14 +127,14 @@ START_TEST(create_and_reopen)
 	struct spgw_ledger *l = open_ok();
 	char *mode;
 
-	ck_assert_str_eq(spgw_ledger_path(l), db_path());
+	ck_assert_str_eq(spgw_ledger_path(l), scratch_db());
 	begin(l);
 	ck_assert_int_eq(put_ok(l, "K1", "{\"a\":1}"), SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
-	mode = peek_text("PRAGMA journal_mode");
+	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0x53504757);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	mode = scratch_peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
 	/* reopen: the record is there, the same content is no new version */
@@ -216,7 +143,7 @@ START_TEST(create_and_reopen)
 	ck_assert_int_eq(put_ok(l, "K1", "{\"a\":1}"), SPGW_PUT_UNCHANGED);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 1);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 1);
 	spgw_ledger_close(NULL);
 }
 END_TEST
@@ -227,20 +154,22 @@ START_TEST(migrations_applied)
 
 	/* an empty SQLite file (an empty file, or a database without tables or application
 	 * id) is a fresh ledger: migrated from version 0 */
-	poke("PRAGMA user_version = 0");
+	scratch_poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-				  "name IN ('cursors', 'outbox', 'quarantine')"),
-			 3);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-				  "name IN ('outbox_key_version', 'quarantine_open_raw')"),
-			 2);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(
+		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+				 "name IN ('cursors', 'outbox', 'quarantine')"),
+		3);
+	ck_assert_int_eq(
+		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+				 "name IN ('outbox_key_version', 'quarantine_open_raw')"),
+		2);
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
 }
 END_TEST
 
@@ -269,19 +198,20 @@ START_TEST(migration_3_keeps_records)
 	size_t n;
 
 	snprintf(path, sizeof(path), "%s/ledger/v2.sql", getenv("SPGW_TEST_CASES"));
-	sql = slurp(path, &n);
+	sql = scratch_slurp(path, &n);
 	sql[n] = '\0';
-	poke(sql);
+	scratch_poke(sql);
 	free(sql);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 2);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 2);
 	l = open_ok();
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 3);
-	s = peek_text("SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
-		      " (SELECT * FROM outbox_records ORDER BY id)");
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	s = scratch_peek_text(
+		"SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
+		" (SELECT * FROM outbox_records ORDER BY id)");
 	ck_assert_str_eq(s, "K1={\"a\":1}/delivered K2={\"a\":2}/pending K3={\"a\":3}/pending");
 	free(s);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM pragma_table_info('outbox')"
-				  " WHERE name = 'data'"),
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM pragma_table_info('outbox')"
+					  " WHERE name = 'data'"),
 			 0);
 	memset(&ob, 0, sizeof(ob));
 	memset(&err, 0, sizeof(err));
@@ -320,20 +250,20 @@ START_TEST(refuse_text_file)
 	char *after;
 
 	for (i = 0; i < 2; i++) {
-		FILE *f = fopen(db_path(), "wb");
+		FILE *f = fopen(scratch_db(), "wb");
 
 		fputs(texts[i], f);
 		fclose(f);
-		open_refused(tmp, SPGW_E_STATE, "file is not a database");
-		after = slurp(db_path(), &n);
+		open_refused(scratch_dir, SPGW_E_STATE, "file is not a database");
+		after = scratch_slurp(scratch_db(), &n);
 		ck_assert_uint_eq(n, strlen(texts[i]));
 		ck_assert_int_eq(memcmp(after, texts[i], n), 0);
 		free(after);
 	}
 	/* a directory where the file should be */
-	remove(db_path());
-	ck_assert_int_eq(mkdir(db_path(), 0700), 0);
-	open_refused(tmp, SPGW_E_STATE, "not a regular file");
+	remove(scratch_db());
+	ck_assert_int_eq(mkdir(scratch_db(), 0700), 0);
+	open_refused(scratch_dir, SPGW_E_STATE, "not a regular file");
 }
 END_TEST
 
@@ -342,15 +272,15 @@ START_TEST(refuse_other_application)
 	size_t n0, n1;
 	char *before, *after, wal[160];
 
-	poke("PRAGMA application_id = 1234; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
-	before = slurp(db_path(), &n0);
-	open_refused(tmp, SPGW_E_STATE, "another application");
-	open_refused(tmp, SPGW_E_STATE, "0x000004d2");
-	after = slurp(db_path(), &n1);
+	scratch_poke("PRAGMA application_id = 1234; CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+	before = scratch_slurp(scratch_db(), &n0);
+	open_refused(scratch_dir, SPGW_E_STATE, "another application");
+	open_refused(scratch_dir, SPGW_E_STATE, "0x000004d2");
+	after = scratch_slurp(scratch_db(), &n1);
 	ck_assert_uint_eq(n0, n1);
 	ck_assert_int_eq(memcmp(before, after, n0), 0);
-	ck_assert_int_eq(peek_int("SELECT x FROM t"), 1);
-	snprintf(wal, sizeof(wal), "%s-wal", db_path());
+	ck_assert_int_eq(scratch_peek_int("SELECT x FROM t"), 1);
+	snprintf(wal, sizeof(wal), "%s-wal", scratch_db());
 	ck_assert_int_eq(access(wal, F_OK), -1);
 	free(before);
 	free(after);
@@ -359,21 +289,21 @@ END_TEST
 
 START_TEST(refuse_foreign_without_id)
 {
-	poke("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)");
-	open_refused(tmp, SPGW_E_STATE, "another application");
-	ck_assert_int_eq(peek_int("PRAGMA application_id"), 0);
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 0);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM sqlite_schema"), 1);
+	scratch_poke("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)");
+	open_refused(scratch_dir, SPGW_E_STATE, "another application");
+	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 0);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM sqlite_schema"), 1);
 }
 END_TEST
 
 START_TEST(refuse_newer)
 {
 	spgw_ledger_close(open_ok());
-	poke("PRAGMA user_version = 999");
-	open_refused(tmp, SPGW_E_STATE, "made by a newer spgw");
-	open_refused(tmp, SPGW_E_STATE, "999");
-	ck_assert_int_eq(peek_int("PRAGMA user_version"), 999);
+	scratch_poke("PRAGMA user_version = 999");
+	open_refused(scratch_dir, SPGW_E_STATE, "made by a newer spgw");
+	open_refused(scratch_dir, SPGW_E_STATE, "999");
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 999);
 }
 END_TEST
 
@@ -395,36 +325,36 @@ static void make_damaged(int how)
 	}
 	commit(l);
 	spgw_ledger_close(l);
-	pages = peek_int("PRAGMA page_count");
-	page = peek_int("PRAGMA page_size");
+	pages = scratch_peek_int("PRAGMA page_count");
+	page = scratch_peek_int("PRAGMA page_size");
 	ck_assert_int_gt(pages, 10);
 	if (how == 0) {
 		char *junk = malloc((size_t)page);
 
 		/* a page in the middle: a b-tree page of the outbox or its index */
 		memset(junk, 0xa5, (size_t)page);
-		f = fopen(db_path(), "r+b");
+		f = fopen(scratch_db(), "r+b");
 		ck_assert_int_eq(fseek(f, (long)(pages / 2 * page), SEEK_SET), 0);
 		ck_assert_uint_eq(fwrite(junk, 1, (size_t)page, f), (size_t)page);
 		fclose(f);
 		free(junk);
 	} else {
-		ck_assert_int_eq(truncate(db_path(), (off_t)(pages / 3 * page + 100)), 0);
+		ck_assert_int_eq(truncate(scratch_db(), (off_t)(pages / 3 * page + 100)), 0);
 	}
 }
 
 START_TEST(refuse_damaged)
 {
 	make_damaged(0);
-	open_refused(tmp, SPGW_E_LEDGER, "integrity check");
-	open_refused(tmp, SPGW_E_LEDGER, "restore the last backup");
+	open_refused(scratch_dir, SPGW_E_LEDGER, "integrity check");
+	open_refused(scratch_dir, SPGW_E_LEDGER, "restore the last backup");
 }
 END_TEST
 
 START_TEST(refuse_truncated)
 {
 	make_damaged(1);
-	open_refused(tmp, SPGW_E_LEDGER, "restore the last backup");
+	open_refused(scratch_dir, SPGW_E_LEDGER, "restore the last backup");
 }
 END_TEST
 
@@ -432,14 +362,14 @@ START_TEST(refuse_missing_dir)
 {
 	char dir[128];
 
-	snprintf(dir, sizeof(dir), "%s/not-there", tmp);
+	snprintf(dir, sizeof(dir), "%s/not-there", scratch_dir);
 	open_refused(dir, SPGW_E_STATE, "does not exist");
 	open_refused(dir, SPGW_E_STATE, "mkdir -p");
 	ck_assert_int_eq(access(dir, F_OK), -1); /* not created behind the operator's back */
-	open_refused(db_path(), SPGW_E_STATE, "does not exist");
+	open_refused(scratch_db(), SPGW_E_STATE, "does not exist");
 	/* a file where the directory should be */
-	fclose(fopen(db_path(), "w"));
-	open_refused(db_path(), SPGW_E_STATE, "not a directory");
+	fclose(fopen(scratch_db(), "w"));
+	open_refused(scratch_db(), SPGW_E_STATE, "not a directory");
 	open_refused(NULL, SPGW_E_STATE, "state_dir");
 }
 END_TEST
@@ -454,10 +384,10 @@ START_TEST(refuse_readonly_dir)
 	pid_t pid;
 	int status;
 
-	snprintf(dir, sizeof(dir), "%s/ro", tmp);
+	snprintf(dir, sizeof(dir), "%s/ro", scratch_dir);
 	ck_assert_int_eq(mkdir(dir, 0555), 0);
 	ck_assert_int_eq(chmod(dir, 0555), 0);
-	ck_assert_int_eq(chmod(tmp, 0755), 0);
+	ck_assert_int_eq(chmod(scratch_dir, 0755), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -509,24 +439,26 @@ START_TEST(put_semantics)
 	ck_assert_int_eq(res, SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 6);
-	s = peek_text("SELECT group_concat(version || ':' || data, ' ') FROM (SELECT * FROM outbox_records"
-		      " WHERE region = '220100' AND spgl_table = 'SPGL_XMJBXXB'"
-		      " AND record_key = 'K1' ORDER BY id)");
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 6);
+	s = scratch_peek_text("SELECT group_concat(version || ':' || data, ' ') FROM (SELECT * "
+			      "FROM outbox_records"
+			      " WHERE region = '220100' AND spgl_table = 'SPGL_XMJBXXB'"
+			      " AND record_key = 'K1' ORDER BY id)");
 	ck_assert_str_eq(s, "1:{\"a\":1} 2:{\"a\":2} 3:{\"a\":1}");
 	free(s);
-	s = peek_text("SELECT group_concat(DISTINCT state || '/' || source || '/' || day)"
-		      " FROM outbox_records");
+	s = scratch_peek_text("SELECT group_concat(DISTINCT state || '/' || source || '/' || day)"
+			      " FROM outbox_records");
 	ck_assert_str_eq(s, "pending/changchun/2026-11-03");
 	free(s);
-	s = peek_text("SELECT digest FROM outbox_records WHERE record_key = 'K2'");
+	s = scratch_peek_text("SELECT digest FROM outbox_records WHERE record_key = 'K2'");
 	/* SM3 of {"a":1}, by openssl dgst -sm3 */
 	ck_assert_str_eq(s, "sm3:d646a76e347ce7c1a4c11acff67604928ccfaf03fc2e4fb8faaf5b2b1227605a");
 	free(s);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records WHERE created_at GLOB "
-				  "'20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
-				  "[0-6][0-9]Z'"),
-			 6);
+	ck_assert_int_eq(
+		scratch_peek_int("SELECT count(*) FROM outbox_records WHERE created_at GLOB "
+				 "'20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:"
+				 "[0-6][0-9]Z'"),
+		6);
 }
 END_TEST
 
@@ -543,7 +475,8 @@ START_TEST(put_day_unknown)
 	ck_assert_int_eq(res, SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records WHERE day IS NULL"), 1);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records WHERE day IS NULL"),
+			 1);
 }
 END_TEST
 
@@ -567,7 +500,7 @@ START_TEST(writes_need_a_transaction)
 	spgw_ledger_rollback(l);
 	spgw_ledger_rollback(l); /* harmless twice */
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 0);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 0);
 }
 END_TEST
 
@@ -591,7 +524,7 @@ START_TEST(cursor_with_records)
 	spgw_ledger_rollback(l);
 	ck_assert_int_eq(spgw_ledger_cursor_get(l, "changchun", &c, &err), SPGW_OK);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 0);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 0);
 	/* committed: both */
 	begin(l);
 	put_ok(l, "K1", "{\"a\":1}");
@@ -601,7 +534,7 @@ START_TEST(cursor_with_records)
 	ck_assert_int_eq(spgw_ledger_cursor_get(l, "changchun", &c, &err), SPGW_OK);
 	ck_assert_str_eq(c, "2026-11-03T00:00:00/17");
 	spgw_free(c);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 1);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 1);
 	/* replaced, per source */
 	begin(l);
 	ck_assert_int_eq(spgw_ledger_cursor_set(l, "changchun", "2026-11-04T00:00:00/2", &err), 0);
@@ -614,7 +547,7 @@ START_TEST(cursor_with_records)
 	ck_assert_str_eq(c, "");
 	spgw_free(c);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM cursors"), 2);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM cursors"), 2);
 }
 END_TEST
 
@@ -773,8 +706,9 @@ START_TEST(quarantine_lifecycle)
 	ck_assert_int_eq(spgw_ledger_quarantine_get(l, 9999, collect, &r, &err), SPGW_E_NOTFOUND);
 	ck_assert_ptr_nonnull(strstr(err.text, "does not exist"));
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL"),
-			 1);
+	ck_assert_int_eq(
+		scratch_peek_int("SELECT count(*) FROM quarantine WHERE resolved_at IS NOT NULL"),
+		1);
 }
 END_TEST
 
@@ -815,7 +749,8 @@ START_TEST(quarantine_reentrant)
 	commit(l);
 	ck_assert_int_eq(rp.n, 10);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM quarantine WHERE resolved = 1"), 10);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM quarantine WHERE resolved = 1"),
+			 10);
 }
 END_TEST
 
@@ -877,12 +812,13 @@ END_TEST
 /* What is on disk, in one line, to compare before and after a failed batch. */
 static char *snapshot(void)
 {
-	return peek_text("SELECT (SELECT count(*) || '/' || total(version) || '/' ||"
-			 " ifnull(group_concat(record_key || version, ','), '') FROM outbox) ||"
-			 " ' | ' || (SELECT ifnull(group_concat(source || '=' || cursor), '')"
-			 " FROM cursors) || ' | ' || (SELECT count(*) || '/' || total(seen) || '/'"
-			 " || total(resolved) || '/' || ifnull(group_concat(reasons), '')"
-			 " FROM quarantine)");
+	return scratch_peek_text(
+		"SELECT (SELECT count(*) || '/' || total(version) || '/' ||"
+		" ifnull(group_concat(record_key || version, ','), '') FROM outbox) ||"
+		" ' | ' || (SELECT ifnull(group_concat(source || '=' || cursor), '')"
+		" FROM cursors) || ' | ' || (SELECT count(*) || '/' || total(seen) || '/'"
+		" || total(resolved) || '/' || ifnull(group_concat(reasons), '')"
+		" FROM quarantine)");
 }
 
 /* One batch of every kind of write: records new and changed, quarantine new, seen again
@@ -1059,7 +995,7 @@ START_TEST(disk_full_is_reported)
 	spgw_ledger_rollback(l);
 	disk_full = 0;
 	ck_assert_int_eq(rc, SPGW_E_STATE);
-	ck_assert_msg(strstr(err.text, "state directory full") && strstr(err.text, tmp),
+	ck_assert_msg(strstr(err.text, "state directory full") && strstr(err.text, scratch_dir),
 		      "message: %s", err.text);
 	after = snapshot();
 	ck_assert_str_eq(after, before);
@@ -1068,7 +1004,7 @@ START_TEST(disk_full_is_reported)
 	put_ok(l, "K1", "{}");
 	commit(l);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), 2);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), 2);
 	free(before);
 	free(after);
 }
@@ -1129,7 +1065,7 @@ START_TEST(put_speed)
 	       "(%.3f s CPU = %.0f puts per CPU second)\n", total, len, secs,
 	       (double)total / secs, cpu, (double)total / cpu);
 	spgw_ledger_close(l);
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records"), total);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records"), total);
 }
 END_TEST
 

@@ -23,119 +23,38 @@
 
 #include "canonical.h"
 #include "ledger.h"
+#include "scratch.h"
 
 #define P "SPGL_XMJBXXB"       /* a parent table */
 #define C "SPGL_XMDWXXB"       /* a child of P, dated by it */
 #define S "SPGL_XMSPSXBLXXB"   /* a table dated by its earliest child */
 #define SC "SPGL_XMSPSXBLXXXXB" /* S's children */
 
-static char tmp[64];
-
 /* ---- temporary directories ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/spgw-ledger-batch-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	scratch_make("spgw-ledger-batch");
 }
 
 static void teardown(void)
 {
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *db_path(void)
-{
-	static char p[128];
-
-	snprintf(p, sizeof(p), "%s/spgw.db", tmp);
-	return p;
+	scratch_remove();
 }
 
 /* ---- looking at the file from outside ---- */
 
-/* One integer from `sql` on a connection of our own; -1 on any failure. */
-static long long peek_int(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(db_path(), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
-/* Every row of `sql` as "a|b|c;" lines (NULL as "~"), malloc'd. */
-static char *peek_rows(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	char *out = NULL;
-	size_t n = 0;
-	FILE *m = open_memstream(&out, &n);
-	int i, src;
-
-	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(sqlite3_open_v2(db_path(), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(db));
-	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-		for (i = 0; i < sqlite3_column_count(s); i++) {
-			const char *v = (const char *)sqlite3_column_text(s, i);
-
-			fprintf(m, "%s%s", i ? "|" : "", v ? v : "~");
-		}
-		fputc(';', m);
-	}
-	ck_assert_int_eq(src, SQLITE_DONE);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	fclose(m);
-	return out;
-}
-
-/* Compare the rows of `sql` with `want`. */
-#define ck_rows(sql, want)                                                    \
-	do {                                                                  \
-		char *got_ = peek_rows(sql);                                  \
-		ck_assert_msg(!strcmp(got_, want), "%s\n got: %s\nwant: %s", sql, got_, \
-			      want);                                          \
-		free(got_);                                                   \
-	} while (0)
-
-/* Run `sql` on a connection of our own, to set up what the API does not (timestamps). */
-static void poke(const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-
-	ck_assert_int_eq(sqlite3_open(db_path(), &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg);
-	sqlite3_close(db);
-}
-
 /* Everything delivery writes, as one string: equal snapshots mean nothing was written. */
 static char *snapshot(void)
 {
-	char *a = peek_rows("SELECT id, state, batch_id, day, dead_reason, dead_at, delivered_at"
-			    " FROM outbox_records ORDER BY id");
-	char *b = peek_rows("SELECT id, state, body_sm3, records, attempts, last_status,"
-			    " last_error, settled_at FROM batches ORDER BY id");
-	char *c = peek_rows("SELECT batch_id, received_at, content_digest, accepted, duplicate,"
-			    " rejected, alg, sig, stored_at FROM receipts ORDER BY batch_id");
+	char *a = scratch_peek_rows(
+		"SELECT id, state, batch_id, day, dead_reason, dead_at, delivered_at"
+		" FROM outbox_records ORDER BY id");
+	char *b = scratch_peek_rows("SELECT id, state, body_sm3, records, attempts, last_status,"
+				    " last_error, settled_at FROM batches ORDER BY id");
+	char *c = scratch_peek_rows(
+		"SELECT batch_id, received_at, content_digest, accepted, duplicate,"
+		" rejected, alg, sig, stored_at FROM receipts ORDER BY batch_id");
 	size_t n = strlen(a) + strlen(b) + strlen(c) + 8;
 	char *s = malloc(n);
 
@@ -155,7 +74,7 @@ static struct spgw_ledger *open_ok(void)
 	struct spgw_error err;
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_msg(spgw_ledger_open(tmp, &l, &err) == SPGW_OK, "open: %s", err.text);
+	ck_assert_msg(spgw_ledger_open(scratch_dir, &l, &err) == SPGW_OK, "open: %s", err.text);
 	return l;
 }
 
@@ -196,7 +115,7 @@ static int64_t put_rec(struct spgw_ledger *l, const struct rec *x)
 	ck_assert_msg(spgw_ledger_put(l, &r, &res, &err) == SPGW_OK, "put: %s", err.text);
 	ck_assert_int_ne(res, SPGW_PUT_UNCHANGED);
 	ck_assert_msg(spgw_ledger_commit(l, &err) == SPGW_OK, "commit: %s", err.text);
-	return peek_int("SELECT max(id) FROM outbox_records");
+	return scratch_peek_int("SELECT max(id) FROM outbox_records");
 }
 
 /* A dated record of `table` with key `key`, data `data` and business key `key`. */
@@ -487,7 +406,8 @@ START_TEST(days_inherited_from_parent)
 	ck_assert_int_eq(spgw_ledger_resolve_days(l, NULL, &err), SPGW_OK);
 	/* dated, it still waits for its pending parent */
 	ck_assert_str_eq(ready(l, C, 0, 100, &g), "");
-	ck_assert_int_eq(peek_int("SELECT count(*) FROM outbox_records WHERE day IS NULL"), 1);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox_records WHERE day IS NULL"),
+			 1);
 	(void)c1;
 	spgw_ledger_close(l);
 }
@@ -805,7 +725,8 @@ START_TEST(batch_release_back_to_queue)
 	ck_assert_str_eq(ready(l, P, 0, 100, &g), "");
 	ck_assert_int_eq(spgw_ledger_batch_release(l, "b", "split", "HTTP 413 too large", &err),
 			 SPGW_OK);
-	ck_rows("SELECT data, state, batch_id FROM outbox_records ORDER BY id", "A|pending|~;B|pending|~;");
+	ck_rows("SELECT data, state, batch_id FROM outbox_records ORDER BY id",
+		"A|pending|~;B|pending|~;");
 	ck_rows("SELECT state, body IS NULL, last_error, settled_at IS NOT NULL FROM batches",
 		"split|1|HTTP 413 too large|1;");
 	ck_assert_str_eq(ready(l, P, 0, 100, &g), "A B");
@@ -1028,7 +949,7 @@ START_TEST(outbox_stats_figures)
 	done_all(l, "ok", (const char *const[]){ "A" }, 1);
 	kill(l, "bad", P, &id[1], 1);
 	store(l, "fly", P, &id[2], 1);
-	poke("UPDATE outbox SET created_at = '2026-11-20T00:00:0' || id || 'Z'");
+	scratch_poke("UPDATE outbox SET created_at = '2026-11-20T00:00:0' || id || 'Z'");
 	ck_assert_int_eq(spgw_ledger_outbox_stats(l, stats_fn, &x, &err), SPGW_OK);
 	/* oldest pending counts what is in flight too: it is not delivered either */
 	ck_assert_str_eq(x.text, "220100/" C " p2 f0 d0 x0 h1 2026-11-20T00:00:05Z;"
@@ -1097,13 +1018,13 @@ static void both_seams(const char *prepared, enum spgw_rc (*op)(struct spgw_ledg
 	long a, b;
 
 	/* the database file alone is the whole ledger once closed (WAL checkpointed) */
-	snprintf(cmd, sizeof(cmd), "cp %s/spgw.db %s/%s", tmp, tmp, prepared);
+	snprintf(cmd, sizeof(cmd), "cp %s/spgw.db %s/%s", scratch_dir, scratch_dir, prepared);
 	ck_assert_int_eq(system(cmd), 0);
 	l = open_ok();
 	a = faults(l, op, 0);
 	spgw_ledger_close(l);
 	snprintf(cmd, sizeof(cmd), "cp %s/%s %s/spgw.db && rm -f %s/spgw.db-wal %s/spgw.db-shm",
-		 tmp, prepared, tmp, tmp, tmp);
+		 scratch_dir, prepared, scratch_dir, scratch_dir, scratch_dir);
 	ck_assert_int_eq(system(cmd), 0);
 	l = open_ok();
 	b = faults(l, op, 1);

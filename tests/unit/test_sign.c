@@ -33,6 +33,7 @@
 #include "canonical.h"
 #include "keys.h"
 #include "mem.h"
+#include "scratch.h"
 #include "sign.h"
 
 #define SM2_ID "1234567812345678"
@@ -43,63 +44,16 @@ static const enum spgw_sign_alg algs[] = {
 	SPGW_SIGN_ED25519,
 };
 
-static char tmp[64];
-
 /* ---- temporary directories and files ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/spgw-sign-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	scratch_make("spgw-sign");
 }
 
 static void teardown(void)
 {
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmp/<name>; each call returns one of a few rotating buffers */
-static const char *path(const char *name)
-{
-	static char p[8][256];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, name);
-	return p[i];
-}
-
-/* The whole file, NUL-terminated (malloc); NULL when it cannot be read. */
-static char *slurp(const char *file, size_t *n)
-{
-	FILE *f = fopen(file, "rb");
-	char *s = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		s = malloc((size_t)len + 1);
-		if (s && fread(s, 1, (size_t)len, f) != (size_t)len) {
-			free(s);
-			s = NULL;
-		}
-		if (s) {
-			s[len] = '\0';
-			if (n)
-				*n = (size_t)len;
-		}
-	}
-	fclose(f);
-	return s;
+	scratch_remove();
 }
 
 static void spit(const char *file, const void *p, size_t n, mode_t mode)
@@ -133,7 +87,7 @@ static int entries(const char *dir)
 	return n;
 }
 
-/* Generate a pair named <stem>.key/<stem>.pub in tmp and load both halves. */
+/* Generate a pair named <stem>.key/<stem>.pub in scratch_dir and load both halves. */
 static void make_pair(enum spgw_sign_alg alg, const char *stem, struct spgw_key **priv,
 		      struct spgw_key **pub)
 {
@@ -143,11 +97,13 @@ static void make_pair(enum spgw_sign_alg alg, const char *stem, struct spgw_key 
 	memset(&err, 0, sizeof(err));
 	snprintf(kname, sizeof(kname), "%s.key", stem);
 	snprintf(pname, sizeof(pname), "%s.pub", stem);
-	ck_assert_msg(spgw_key_generate(alg, path(kname), path(pname), &err) == SPGW_OK, "%s",
+	ck_assert_msg(spgw_key_generate(alg, scratch_path(kname), scratch_path(pname), &err) ==
+			      SPGW_OK,
+		      "%s", err.text);
+	ck_assert_msg(spgw_key_load_private(scratch_path(kname), priv, &err) == SPGW_OK, "%s",
 		      err.text);
-	ck_assert_msg(spgw_key_load_private(path(kname), priv, &err) == SPGW_OK, "%s", err.text);
 	if (pub)
-		ck_assert_msg(spgw_key_load_public(path(pname), pub, &err) == SPGW_OK, "%s",
+		ck_assert_msg(spgw_key_load_public(scratch_path(pname), pub, &err) == SPGW_OK, "%s",
 			      err.text);
 }
 
@@ -245,14 +201,14 @@ START_TEST(round_trip)
 	char bad[sizeof(msg)], *text, *pem;
 
 	make_pair(alg, "k", &priv, &pub);
-	ck_assert_int_eq(mode_of(path("k.key")), 0600);
-	ck_assert_int_eq(mode_of(path("k.pub")), 0644);
-	ck_assert_int_eq(entries(tmp), 2); /* no temporary file left behind */
-	text = slurp(path("k.key"), NULL);
+	ck_assert_int_eq(mode_of(scratch_path("k.key")), 0600);
+	ck_assert_int_eq(mode_of(scratch_path("k.pub")), 0644);
+	ck_assert_int_eq(entries(scratch_dir), 2); /* no temporary file left behind */
+	text = scratch_slurp(scratch_path("k.key"), NULL);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_msg(!strncmp(text, "-----BEGIN PRIVATE KEY-----\n", 28), "%.40s", text);
 	free(text);
-	text = slurp(path("k.pub"), &n);
+	text = scratch_slurp(scratch_path("k.pub"), &n);
 	ck_assert_msg(!strncmp(text, "-----BEGIN PUBLIC KEY-----\n", 27), "%.40s", text);
 	ck_assert_int_eq(spgw_key_alg(priv), alg);
 	ck_assert_int_eq(spgw_key_alg(pub), alg);
@@ -360,8 +316,8 @@ START_TEST(sm2_signer_id)
 	EVP_PKEY *raw, *rawpub;
 
 	make_pair(SPGW_SIGN_SM2_SM3, "sm2", &priv, &pub);
-	raw = raw_load(path("sm2.key"), 1);
-	rawpub = raw_load(path("sm2.pub"), 0);
+	raw = raw_load(scratch_path("sm2.key"), 1);
+	rawpub = raw_load(scratch_path("sm2.pub"), 0);
 
 	ck_assert(raw_sigver(raw, "SM3", SM2_ID, 1, msg, strlen(msg), &sig, &len));
 	ck_assert_int_eq(spgw_verify(pub, msg, strlen(msg), sig, len, NULL), SPGW_OK);
@@ -400,23 +356,24 @@ START_TEST(key_mode_refused)
 	spgw_key_free(k);
 	k = NULL;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(chmod(path("g.key"), bad[i]), 0);
+		ck_assert_int_eq(chmod(scratch_path("g.key"), bad[i]), 0);
 		memset(&err, 0, sizeof(err));
-		ck_assert_int_eq(spgw_key_load_private(path("g.key"), &k, &err), SPGW_E_STATE);
+		ck_assert_int_eq(spgw_key_load_private(scratch_path("g.key"), &k, &err),
+				 SPGW_E_STATE);
 		ck_assert_ptr_null(k);
-		ck_assert_str_eq(err.source, path("g.key"));
+		ck_assert_str_eq(err.source, scratch_path("g.key"));
 		snprintf(want, sizeof(want), "mode %04o lets others", (unsigned)bad[i]);
 		ck_assert_msg(strstr(err.text, want), "%s", err.text);
-		snprintf(want, sizeof(want), "run chmod 600 %s", path("g.key"));
+		snprintf(want, sizeof(want), "run chmod 600 %s", scratch_path("g.key"));
 		ck_assert_msg(strstr(err.text, want), "%s", err.text);
 	}
-	ck_assert_int_eq(chmod(path("g.key"), 0644), 0);
+	ck_assert_int_eq(chmod(scratch_path("g.key"), 0644), 0);
 	memset(&err, 0, sizeof(err));
-	spgw_key_load_private(path("g.key"), &k, &err);
+	spgw_key_load_private(scratch_path("g.key"), &k, &err);
 	ck_assert_msg(strstr(err.text, "mode 0644 lets others read the private key"), "%s",
 		      err.text);
-	ck_assert_int_eq(chmod(path("g.key"), 0400), 0);
-	ck_assert_int_eq(spgw_key_load_private(path("g.key"), &k, NULL), SPGW_OK);
+	ck_assert_int_eq(chmod(scratch_path("g.key"), 0400), 0);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("g.key"), &k, NULL), SPGW_OK);
 	spgw_key_free(k);
 }
 END_TEST
@@ -429,38 +386,39 @@ START_TEST(existing_key_kept)
 	char *text;
 	size_t i;
 
-	spit(path("gateway.key"), sentinel, strlen(sentinel), 0600);
+	spit(scratch_path("gateway.key"), sentinel, strlen(sentinel), 0600);
 	for (i = 0; i < 3; i++) {
 		memset(&err, 0, sizeof(err));
-		ck_assert_int_eq(spgw_key_generate(algs[i], path("gateway.key"),
-						   path("gateway.pub"), &err),
+		ck_assert_int_eq(spgw_key_generate(algs[i], scratch_path("gateway.key"),
+						   scratch_path("gateway.pub"), &err),
 				 SPGW_E_STATE);
-		ck_assert_str_eq(err.source, path("gateway.key"));
+		ck_assert_str_eq(err.source, scratch_path("gateway.key"));
 		ck_assert_msg(strstr(err.text, "already there") && strstr(err.text, "--force"),
 			      "%s", err.text);
 	}
-	text = slurp(path("gateway.key"), NULL);
+	text = scratch_slurp(scratch_path("gateway.key"), NULL);
 	ck_assert_str_eq(text, sentinel);
 	free(text);
-	ck_assert_int_eq(mode_of(path("gateway.key")), 0600);
-	ck_assert_int_eq(access(path("gateway.pub"), F_OK), -1);
-	ck_assert_int_eq(entries(tmp), 1);
+	ck_assert_int_eq(mode_of(scratch_path("gateway.key")), 0600);
+	ck_assert_int_eq(access(scratch_path("gateway.pub"), F_OK), -1);
+	ck_assert_int_eq(entries(scratch_dir), 1);
 
 	/* a dangling link counts as "there" too */
-	ck_assert_int_eq(symlink(path("nowhere"), path("link.key")), 0);
-	ck_assert_int_eq(spgw_key_generate(SPGW_SIGN_ED25519, path("link.key"), path("link.pub"),
-					   NULL),
+	ck_assert_int_eq(symlink(scratch_path("nowhere"), scratch_path("link.key")), 0);
+	ck_assert_int_eq(spgw_key_generate(SPGW_SIGN_ED25519, scratch_path("link.key"),
+					   scratch_path("link.pub"), NULL),
 			 SPGW_E_STATE);
-	ck_assert_int_eq(access(path("nowhere"), F_OK), -1);
+	ck_assert_int_eq(access(scratch_path("nowhere"), F_OK), -1);
 
 	/* the same name twice, or a missing directory: refused, nothing left */
-	ck_assert_int_eq(spgw_key_generate(SPGW_SIGN_ED25519, path("x"), path("x"), NULL),
-			 SPGW_E_CONFIG);
+	ck_assert_int_eq(
+		spgw_key_generate(SPGW_SIGN_ED25519, scratch_path("x"), scratch_path("x"), NULL),
+		SPGW_E_CONFIG);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_key_generate(SPGW_SIGN_ED25519, path("x.key"),
-					   path("missing/x.pub"), &err),
+	ck_assert_int_eq(spgw_key_generate(SPGW_SIGN_ED25519, scratch_path("x.key"),
+					   scratch_path("missing/x.pub"), &err),
 			 SPGW_E_IO);
-	ck_assert_int_eq(entries(tmp), 2);
+	ck_assert_int_eq(entries(scratch_dir), 2);
 }
 END_TEST
 
@@ -478,53 +436,55 @@ START_TEST(wrong_key_type)
 	p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	ck_assert_ptr_nonnull(rsa);
 	ck_assert_ptr_nonnull(p384);
-	f = fopen(path("rsa.key"), "w");
+	f = fopen(scratch_path("rsa.key"), "w");
 	ck_assert(PEM_write_PrivateKey(f, rsa, NULL, NULL, 0, NULL, NULL));
 	fclose(f);
-	f = fopen(path("rsa.pub"), "w");
+	f = fopen(scratch_path("rsa.pub"), "w");
 	ck_assert(PEM_write_PUBKEY(f, rsa));
 	fclose(f);
-	f = fopen(path("p384.key"), "w");
+	f = fopen(scratch_path("p384.key"), "w");
 	ck_assert(PEM_write_PrivateKey(f, p384, NULL, NULL, 0, NULL, NULL));
 	fclose(f);
-	ck_assert_int_eq(chmod(path("rsa.key"), 0600), 0);
-	ck_assert_int_eq(chmod(path("p384.key"), 0600), 0);
+	ck_assert_int_eq(chmod(scratch_path("rsa.key"), 0600), 0);
+	ck_assert_int_eq(chmod(scratch_path("p384.key"), 0600), 0);
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_key_load_private(path("rsa.key"), &k, &err), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("rsa.key"), &k, &err), SPGW_E_CRYPTO);
 	ck_assert_ptr_null(k);
-	ck_assert_str_eq(err.source, path("rsa.key"));
+	ck_assert_str_eq(err.source, scratch_path("rsa.key"));
 	ck_assert_msg(strstr(err.text, "RSA key") && strstr(err.text, "SM2"), "%s", err.text);
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_key_load_public(path("rsa.pub"), &k, &err), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_public(scratch_path("rsa.pub"), &k, &err), SPGW_E_CRYPTO);
 	ck_assert_msg(strstr(err.text, "RSA key"), "%s", err.text);
-	pem = slurp(path("rsa.pub"), &n);
+	pem = scratch_slurp(scratch_path("rsa.pub"), &n);
 	ck_assert_int_eq(spgw_key_from_public_pem(pem, n, &k, NULL), SPGW_E_CRYPTO);
 	free(pem);
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_key_load_private(path("p384.key"), &k, &err), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("p384.key"), &k, &err), SPGW_E_CRYPTO);
 	ck_assert_msg(strstr(err.text, "EC key on curve secp384r1"), "%s", err.text);
 
 	/* not a key at all; a public key where the private one belongs; nothing there */
-	spit(path("junk.key"), "hello\n", 6, 0600);
+	spit(scratch_path("junk.key"), "hello\n", 6, 0600);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_key_load_private(path("junk.key"), &k, &err), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("junk.key"), &k, &err), SPGW_E_CRYPTO);
 	ck_assert_msg(strstr(err.text, "no private key"), "%s", err.text);
-	ck_assert_int_eq(chmod(path("rsa.pub"), 0600), 0);
-	ck_assert_int_eq(spgw_key_load_private(path("rsa.pub"), &k, NULL), SPGW_E_CRYPTO);
-	ck_assert_int_eq(spgw_key_load_public(path("junk.key"), &k, NULL), SPGW_E_CRYPTO);
-	ck_assert_int_eq(spgw_key_load_private(path("absent.key"), &k, NULL), SPGW_E_NOTFOUND);
-	ck_assert_int_eq(spgw_key_load_public(path("absent.pub"), &k, NULL), SPGW_E_NOTFOUND);
+	ck_assert_int_eq(chmod(scratch_path("rsa.pub"), 0600), 0);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("rsa.pub"), &k, NULL), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_public(scratch_path("junk.key"), &k, NULL), SPGW_E_CRYPTO);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("absent.key"), &k, NULL),
+			 SPGW_E_NOTFOUND);
+	ck_assert_int_eq(spgw_key_load_public(scratch_path("absent.pub"), &k, NULL),
+			 SPGW_E_NOTFOUND);
 	ck_assert_ptr_null(k);
 
 	/* an encrypted key is refused without asking a terminal for its passphrase */
-	f = fopen(path("enc.key"), "w");
+	f = fopen(scratch_path("enc.key"), "w");
 	ck_assert(PEM_write_PKCS8PrivateKey(f, p384, EVP_aes_128_cbc(), "pass", 4, NULL, NULL));
 	fclose(f);
-	ck_assert_int_eq(chmod(path("enc.key"), 0600), 0);
-	ck_assert_int_eq(spgw_key_load_private(path("enc.key"), &k, NULL), SPGW_E_CRYPTO);
+	ck_assert_int_eq(chmod(scratch_path("enc.key"), 0600), 0);
+	ck_assert_int_eq(spgw_key_load_private(scratch_path("enc.key"), &k, NULL), SPGW_E_CRYPTO);
 
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(p384);
@@ -696,7 +656,7 @@ START_TEST(request_signing)
 	size_t len;
 
 	make_pair(alg, "r", &priv, NULL);
-	pub = raw_load(path("r.pub"), 0);
+	pub = raw_load(scratch_path("r.pub"), 0);
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(spgw_sign_request(priv, "220000-01", "POST", "/spgl/v3/batches", body,
 					strlen(body), (time_t)1763812800, &a, &err) == SPGW_OK,
@@ -893,21 +853,22 @@ START_TEST(openssl_interop)
 		printf("openssl_interop: skipped: no openssl program on PATH\n");
 		return;
 	}
-	spit(path("msg"), msg, strlen(msg), 0644);
+	spit(scratch_path("msg"), msg, strlen(msg), 0644);
 
 	/* ours, checked by openssl */
 	make_pair(alg, "ours", &priv, &pub);
 	ck_assert_int_eq(spgw_sign(priv, msg, strlen(msg), &sig, &len, NULL), SPGW_OK);
-	spit(path("ours.sig"), sig, len, 0644);
+	spit(scratch_path("ours.sig"), sig, len, 0644);
 	spgw_free(sig);
 	ck_assert_msg(sh("openssl pkeyutl -verify -rawin %s -pubin -inkey %s -in %s -sigfile %s "
 			 ">/dev/null",
-			 opts, path("ours.pub"), path("msg"), path("ours.sig")),
+			 opts, scratch_path("ours.pub"), scratch_path("msg"),
+			 scratch_path("ours.sig")),
 		      "openssl does not verify our %s signature", spgw_sign_alg_name(alg));
 	/* openssl reads our private key and its signature verifies with our public key */
 	ck_assert(sh("openssl pkeyutl -sign -rawin %s -inkey %s -in %s -out %s", opts,
-		     path("ours.key"), path("msg"), path("ours.cli.sig")));
-	cli_sig = slurp(path("ours.cli.sig"), &len);
+		     scratch_path("ours.key"), scratch_path("msg"), scratch_path("ours.cli.sig")));
+	cli_sig = scratch_slurp(scratch_path("ours.cli.sig"), &len);
 	ck_assert_int_eq(spgw_verify(pub, msg, strlen(msg), (unsigned char *)cli_sig, len, NULL),
 			 SPGW_OK);
 	free(cli_sig);
@@ -916,25 +877,28 @@ START_TEST(openssl_interop)
 		ck_assert(!sh("openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt "
 			      "distid:1234567812345679 -pubin -inkey %s -in %s -sigfile %s "
 			      ">/dev/null 2>&1",
-			      path("ours.pub"), path("msg"), path("ours.sig")));
+			      scratch_path("ours.pub"), scratch_path("msg"),
+			      scratch_path("ours.sig")));
 		ck_assert(sh("openssl dgst -sm3 -sigopt distid:" SM2_ID " -verify %s -signature "
 			     "%s %s >/dev/null",
-			     path("ours.pub"), path("ours.sig"), path("msg")));
+			     scratch_path("ours.pub"), scratch_path("ours.sig"),
+			     scratch_path("msg")));
 	}
 
 	/* openssl's key and signature, checked by us */
-	ck_assert(sh("openssl genpkey %s -out %s 2>/dev/null", gen, path("cli.key")));
-	ck_assert(sh("openssl pkey -in %s -pubout -out %s", path("cli.key"), path("cli.pub")));
+	ck_assert(sh("openssl genpkey %s -out %s 2>/dev/null", gen, scratch_path("cli.key")));
+	ck_assert(sh("openssl pkey -in %s -pubout -out %s", scratch_path("cli.key"),
+		     scratch_path("cli.pub")));
 	ck_assert(sh("openssl pkeyutl -sign -rawin %s -inkey %s -in %s -out %s", opts,
-		     path("cli.key"), path("msg"), path("cli.sig")));
-	ck_assert_int_eq(chmod(path("cli.key"), 0600), 0);
+		     scratch_path("cli.key"), scratch_path("msg"), scratch_path("cli.sig")));
+	ck_assert_int_eq(chmod(scratch_path("cli.key"), 0600), 0);
 	memset(&err, 0, sizeof(err));
-	ck_assert_msg(spgw_key_load_private(path("cli.key"), &cli, &err) == SPGW_OK, "%s",
+	ck_assert_msg(spgw_key_load_private(scratch_path("cli.key"), &cli, &err) == SPGW_OK, "%s",
 		      err.text);
 	ck_assert_int_eq(spgw_key_alg(cli), alg);
-	ck_assert_int_eq(spgw_key_load_public(path("cli.pub"), &clipub, NULL), SPGW_OK);
+	ck_assert_int_eq(spgw_key_load_public(scratch_path("cli.pub"), &clipub, NULL), SPGW_OK);
 	ck_assert_int_eq(spgw_key_alg(clipub), alg);
-	cli_sig = slurp(path("cli.sig"), &len);
+	cli_sig = scratch_slurp(scratch_path("cli.sig"), &len);
 	ck_assert_int_eq(spgw_verify(clipub, msg, strlen(msg), (unsigned char *)cli_sig, len, NULL),
 			 SPGW_OK);
 	ck_assert_int_eq(spgw_verify(clipub, msg, strlen(msg) - 1, (unsigned char *)cli_sig, len,
@@ -943,11 +907,12 @@ START_TEST(openssl_interop)
 	free(cli_sig);
 	/* and what we sign with openssl's key, openssl verifies */
 	ck_assert_int_eq(spgw_sign(cli, msg, strlen(msg), &sig, &len, NULL), SPGW_OK);
-	spit(path("cli.ours.sig"), sig, len, 0644);
+	spit(scratch_path("cli.ours.sig"), sig, len, 0644);
 	spgw_free(sig);
 	ck_assert(sh("openssl pkeyutl -verify -rawin %s -pubin -inkey %s -in %s -sigfile %s "
 		     ">/dev/null",
-		     opts, path("cli.pub"), path("msg"), path("cli.ours.sig")));
+		     opts, scratch_path("cli.pub"), scratch_path("msg"),
+		     scratch_path("cli.ours.sig")));
 
 	spgw_key_free(priv);
 	spgw_key_free(pub);
@@ -1007,7 +972,7 @@ static char *vec_file(const char *name, const char *file, size_t *n)
 	char *s;
 
 	vec_path(name, file, p, sizeof(p));
-	s = slurp(p, n);
+	s = scratch_slurp(p, n);
 	ck_assert_msg(s != NULL, "cannot read %s: %s", p, strerror(errno));
 	return s;
 }
@@ -1098,7 +1063,7 @@ static struct spgw_key *vec_public(const char *name)
 
 /*
  * The private key of a case. A checkout gives it mode 0644, which spgw_key_load_private
- * rightly refuses, so a 0600 copy in tmp is loaded.
+ * rightly refuses, so a 0600 copy in scratch_dir is loaded.
  */
 static struct spgw_key *vec_private(const char *name)
 {
@@ -1109,10 +1074,10 @@ static struct spgw_key *vec_private(const char *name)
 	char *pem = vec_file(name, "private.pem", &n);
 
 	snprintf(copy, sizeof(copy), "%s.key", name);
-	spit(path(copy), pem, n, 0600);
+	spit(scratch_path(copy), pem, n, 0600);
 	free(pem);
 	memset(&err, 0, sizeof(err));
-	ck_assert_msg(spgw_key_load_private(path(copy), &k, &err) == SPGW_OK,
+	ck_assert_msg(spgw_key_load_private(scratch_path(copy), &k, &err) == SPGW_OK,
 		      "%s/private.pem: %s", name, err.text);
 	return k;
 }
@@ -1480,16 +1445,16 @@ START_TEST(keys_first_run)
 	int created = -1;
 
 	memset(&n, 0, sizeof(n));
-	snprintf(key, sizeof(key), "%s/state/keys/gateway.key", tmp);
-	snprintf(pub, sizeof(pub), "%s/state/keys/gateway.pub", tmp);
+	snprintf(key, sizeof(key), "%s/state/keys/gateway.key", scratch_dir);
+	snprintf(pub, sizeof(pub), "%s/state/keys/gateway.pub", scratch_dir);
 	n.key = key;
 	n.public_key = pub;
 	memset(&err, 0, sizeof(err));
 	ck_assert_msg(spgw_keys_ensure(&n, SPGW_SIGN_ECDSA_P256_SHA256, &created, &err) == SPGW_OK,
 		      "%s", err.text);
 	ck_assert_int_eq(created, 1);
-	ck_assert_int_eq(mode_of(path("state")), 0700);
-	ck_assert_int_eq(mode_of(path("state/keys")), 0700);
+	ck_assert_int_eq(mode_of(scratch_path("state")), 0700);
+	ck_assert_int_eq(mode_of(scratch_path("state/keys")), 0700);
 	ck_assert_int_eq(mode_of(key), 0600);
 	ck_assert_int_eq(mode_of(pub), 0644);
 	ck_assert_int_eq(spgw_key_load_private(key, &k, NULL), SPGW_OK);
@@ -1497,29 +1462,29 @@ START_TEST(keys_first_run)
 	spgw_key_free(k);
 
 	/* the second run finds it and leaves it, whatever the algorithm asked for */
-	before = slurp(key, NULL);
+	before = scratch_slurp(key, NULL);
 	created = -1;
 	ck_assert_int_eq(spgw_keys_ensure(&n, SPGW_SIGN_SM2_SM3, &created, NULL), SPGW_OK);
 	ck_assert_int_eq(created, 0);
-	after = slurp(key, NULL);
+	after = scratch_slurp(key, NULL);
 	ck_assert_str_eq(before, after);
 	free(before);
 	free(after);
 
 	/* an existing directory keeps its mode */
-	ck_assert_int_eq(chmod(path("state"), 0755), 0);
+	ck_assert_int_eq(chmod(scratch_path("state"), 0755), 0);
 	ck_assert_int_eq(unlink(key), 0);
 	ck_assert_int_eq(spgw_keys_ensure(&n, SPGW_SIGN_SM2_SM3, &created, NULL), SPGW_OK);
 	ck_assert_int_eq(created, 1);
-	ck_assert_int_eq(mode_of(path("state")), 0755);
+	ck_assert_int_eq(mode_of(scratch_path("state")), 0755);
 
 	/* no path configured; a file where a directory should be */
 	n.key = NULL;
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(spgw_keys_ensure(&n, SPGW_SIGN_SM2_SM3, &created, &err), SPGW_E_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err.text, "national.key"));
-	spit(path("plain"), "x", 1, 0600);
-	snprintf(key, sizeof(key), "%s/plain/gateway.key", tmp);
+	spit(scratch_path("plain"), "x", 1, 0600);
+	snprintf(key, sizeof(key), "%s/plain/gateway.key", scratch_dir);
 	n.key = key;
 	ck_assert_int_eq(spgw_keys_ensure(&n, SPGW_SIGN_SM2_SM3, &created, NULL), SPGW_E_STATE);
 }
@@ -1533,40 +1498,42 @@ START_TEST(keys_retire)
 
 	make_pair(SPGW_SIGN_SM2_SM3, "gateway", &k, NULL);
 	spgw_key_free(k);
-	before = slurp(path("gateway.key"), NULL);
+	before = scratch_slurp(scratch_path("gateway.key"), NULL);
 	memset(&err, 0, sizeof(err));
-	ck_assert_msg(spgw_keys_retire(path("gateway.key"), (time_t)1763812800, &moved, &err) ==
-			      SPGW_OK,
+	ck_assert_msg(spgw_keys_retire(scratch_path("gateway.key"), (time_t)1763812800, &moved,
+				       &err) == SPGW_OK,
 		      "%s", err.text);
-	snprintf(want, sizeof(want), "%s/gateway.key.20251122T120000Z.old", tmp);
+	snprintf(want, sizeof(want), "%s/gateway.key.20251122T120000Z.old", scratch_dir);
 	ck_assert_str_eq(moved, want);
-	ck_assert_int_eq(access(path("gateway.key"), F_OK), -1);
-	after = slurp(moved, NULL);
+	ck_assert_int_eq(access(scratch_path("gateway.key"), F_OK), -1);
+	after = scratch_slurp(moved, NULL);
 	ck_assert_str_eq(before, after);
 	ck_assert_int_eq(mode_of(moved), 0600);
 	free(after);
 
 	/* a new key, retired within the same second: refused, both kept */
-	ck_assert_int_eq(spgw_keys_create(SPGW_SIGN_SM2_SM3, path("gateway.key"),
-					  path("gateway.pub"), NULL),
+	ck_assert_int_eq(spgw_keys_create(SPGW_SIGN_SM2_SM3, scratch_path("gateway.key"),
+					  scratch_path("gateway.pub"), NULL),
 			 SPGW_OK);
-	ck_assert_int_eq(spgw_keys_create(SPGW_SIGN_SM2_SM3, path("gateway.key"),
-					  path("gateway.pub"), NULL),
+	ck_assert_int_eq(spgw_keys_create(SPGW_SIGN_SM2_SM3, scratch_path("gateway.key"),
+					  scratch_path("gateway.pub"), NULL),
 			 SPGW_E_STATE);
 	spgw_free(moved);
 	moved = NULL;
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(spgw_keys_retire(path("gateway.key"), (time_t)1763812800, &moved, &err),
-			 SPGW_E_STATE);
+	ck_assert_int_eq(
+		spgw_keys_retire(scratch_path("gateway.key"), (time_t)1763812800, &moved, &err),
+		SPGW_E_STATE);
 	ck_assert_ptr_null(moved);
 	ck_assert_ptr_nonnull(strstr(err.text, "try again"));
-	ck_assert_int_eq(access(path("gateway.key"), F_OK), 0);
-	after = slurp(want, NULL);
+	ck_assert_int_eq(access(scratch_path("gateway.key"), F_OK), 0);
+	after = scratch_slurp(want, NULL);
 	ck_assert_str_eq(before, after);
 	free(after);
 	free(before);
 
-	ck_assert_int_eq(spgw_keys_retire(path("absent.key"), 0, &moved, NULL), SPGW_E_NOTFOUND);
+	ck_assert_int_eq(spgw_keys_retire(scratch_path("absent.key"), 0, &moved, NULL),
+			 SPGW_E_NOTFOUND);
 }
 END_TEST
 
