@@ -20,6 +20,7 @@
 
 #include "spgw_limits.h"
 #include "mem.h"
+#include "text.h"
 
 /* 2^53: above it not every integer is a double, so two ends could disagree on the value. */
 #define CANON_INT_LIMIT 9007199254740992.0
@@ -156,41 +157,52 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
 	return len;
 }
 
+/* Append to the form being written (the one place that does). */
+static enum spgw_rc put(struct canon *c, const char *p, size_t n)
+{
+	return spgw_buf_put(c->out, p, n, c->err);
+}
+
 /* A JSON string with only the escapes RFC 8785 requires; UTF-8 is copied as it is. */
 static enum spgw_rc write_string(struct canon *c, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0, len;
+	struct spgw_buf *b = c->out;
+	size_t i = 0, run, elen;
 	enum spgw_rc rc;
 	char esc[7];
 	char what[96];
 
-	rc = spgw_buf_addc(c->out, '"', c->err);
-	while (!rc && i < n) {
-		unsigned char b = s[i];
-		size_t elen = 0;
-
-		if (b >= 0x20 && b != '"' && b != '\\' && b < 0x80) {
-			i++;
-			continue;
+	run = spgw_text_json_plain(str, n);
+	if (run == n && n + 2 < b->cap - b->len && n + 2 <= b->max - b->len) {
+		/* nearly every string: nothing to escape, and room for it */
+		b->data[b->len] = '"';
+		memcpy(b->data + b->len + 1, str, n);
+		b->data[b->len + n + 1] = '"';
+		b->len += n + 2;
+		b->data[b->len] = '\0';
+		return SPGW_OK;
+	}
+	rc = put(c, "\"", 1);
+	while (!rc) {
+		/* copy the run of bytes that need no escape at once */
+		if (i)
+			run = spgw_text_json_plain(str + i, n - i);
+		if (run)
+			rc = put(c, str + i, run);
+		i += run;
+		if (rc || i == n)
+			break;
+		if (s[i] >= 0x80) {
+			snprintf(what, sizeof(what),
+				 "string is not valid UTF-8 or holds a lone surrogate "
+				 "(byte 0x%02x at offset %zu)", s[i], i);
+			return invalid(c, what);
 		}
-		if (b >= 0x80) {
-			len = utf8_seq(s, n, i);
-			if (!len) {
-				snprintf(what, sizeof(what),
-					 "string is not valid UTF-8 or holds a lone surrogate "
-					 "(byte 0x%02x at offset %zu)", b, i);
-				return invalid(c, what);
-			}
-			i += len;
-			continue;
-		}
-		/* flush the run of bytes that need no escape, then write this one's escape */
-		if (i > run)
-			rc = spgw_buf_add(c->out, str + run, i - run, c->err);
+		elen = 0;
 		esc[elen++] = '\\';
-		switch (b) {
+		switch (s[i]) {
 		case '"': esc[elen++] = '"'; break;
 		case '\\': esc[elen++] = '\\'; break;
 		case '\b': esc[elen++] = 'b'; break;
@@ -202,20 +214,70 @@ static enum spgw_rc write_string(struct canon *c, const char *str, size_t n)
 			/* RFC 8785 3.2.2.2: other controls as \u00xx with lowercase hex */
 			memcpy(esc + elen, "u00", 3);
 			elen += 3;
-			esc[elen++] = hex[b >> 4];
-			esc[elen++] = hex[b & 0xf];
+			esc[elen++] = hex[s[i] >> 4];
+			esc[elen++] = hex[s[i] & 0xf];
 			break;
 		}
-		if (!rc)
-			rc = spgw_buf_add(c->out, esc, elen, c->err);
+		rc = put(c, esc, elen);
 		i++;
-		run = i;
 	}
-	if (!rc && i > run)
-		rc = spgw_buf_add(c->out, str + run, i - run, c->err);
 	if (!rc)
-		rc = spgw_buf_addc(c->out, '"', c->err);
+		rc = put(c, "\"", 1);
 	return rc;
+}
+
+/*
+ * format_fraction() (below) without printf and strtod, for the numbers records carry (amounts
+ * and areas with a few decimals): writes at most 21 bytes to s and returns their count, or
+ * 0 when it cannot tell, and then the slow way decides.
+ *
+ * For k = 1, 2, ...: R = nearbyint(|x| * 10^k); when R / 10^k == |x| (both exact doubles, the
+ * division correctly rounded, as strtod() rounds the decimal "R / 10^k"), that decimal reads
+ * back as x. It is the shortest one, and the same as format_fraction() writes, while
+ * 10^k * ulp(x) <= 1/4: a k-decimal D reading back as x lies within ulp(x) / 2 of it, so
+ * 10^k * D is within 1/8 of 10^k * |x|, whose computed product is within 1/4 more; nearbyint()
+ * then finds D's numerator, so no shorter k was missed, and only one k-decimal is that close.
+ * Both forms being in the same decade (a power of ten >= 1 is a double, one below 1 is then
+ * the shortest of all), fewest decimals is fewest significant digits. Checked against the
+ * slow way on 18 million doubles: random bits, decimals, scaled amounts, powers of ten.
+ */
+static int fraction_fast(double x, char *s)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+				      1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17 };
+	double a = fabs(x), ulp, r = 0;
+	char digits[24];
+	int k, e, nd = 0, n = 0, i;
+	unsigned long long u;
+
+	frexp(a, &e);
+	ulp = ldexp(1.0, e - 53); /* a is in [2^(e-1), 2^e) */
+	for (k = 1; k < (int)(sizeof(p10) / sizeof(p10[0])); k++) {
+		if (p10[k] * ulp > 0.25)
+			return 0;
+		r = nearbyint(a * p10[k]);
+		if (r / p10[k] == a)
+			break;
+	}
+	if (k == (int)(sizeof(p10) / sizeof(p10[0])) || r < 1)
+		return 0;
+	for (u = (unsigned long long)r; u; u /= 10)
+		digits[nd++] = (char)('0' + u % 10);
+	if (x < 0)
+		s[n++] = '-';
+	if (nd <= k) {
+		s[n++] = '0';
+		s[n++] = '.';
+		for (i = nd; i < k; i++)
+			s[n++] = '0';
+	}
+	for (i = nd - 1; i >= 0; i--) {
+		s[n++] = digits[i];
+		if (i == k && nd > k)
+			s[n++] = '.';
+	}
+	s[n] = '\0';
+	return n;
 }
 
 /*
@@ -237,6 +299,8 @@ static int format_fraction(double x, char *s, size_t size)
 	int p, exp10;
 	char *q;
 
+	if (size > 21 && (p = fraction_fast(x, s)) > 0)
+		return p;
 	for (p = 15; p <= 17; p++) {
 		snprintf(e, sizeof(e), "%.*e", p - 1, x);
 		if (strtod(e, NULL) == x)
@@ -325,7 +389,7 @@ static enum spgw_rc write_number(struct canon *c, const json_t *v)
 				return invalid(c, "number could not be written");
 		}
 	}
-	return spgw_buf_add(c->out, s, (size_t)n, c->err);
+	return put(c, s, (size_t)n);
 }
 
 static int member_cmp(const void *a, const void *b)
@@ -339,6 +403,42 @@ static int member_cmp(const void *a, const void *b)
 	if (d)
 		return d;
 	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* member_cmp(x, y) < 0 without a call: member names are short and differ early. */
+static int member_before(const struct member *x, const struct member *y)
+{
+	const unsigned char *a = (const unsigned char *)x->key, *b = (const unsigned char *)y->key;
+	size_t n = x->len < y->len ? x->len : y->len, i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i];
+	return x->len < y->len;
+}
+
+/* Objects up to this size are sorted by insertion: the mapping builds records with their
+ * members in order already, which insertion checks with one comparison per member. Larger
+ * ones (foreign input) get qsort's n log n. */
+#define CANON_INSERTION_MAX 64
+
+static void sort_members(struct member *m, size_t n)
+{
+	struct member t;
+	size_t i, j;
+
+	if (n > CANON_INSERTION_MAX) {
+		qsort(m, n, sizeof(*m), member_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		if (!member_before(&m[i], &m[i - 1]))
+			continue;
+		t = m[i];
+		for (j = i; j > 0 && member_before(&t, &m[j - 1]); j--)
+			m[j] = m[j - 1];
+		m[j] = t;
+	}
 }
 
 /* Room for `n` more members on the stack shared by all nesting levels. */
@@ -381,29 +481,29 @@ static enum spgw_rc write_object(struct canon *c, const json_t *v)
 		m->value = json_object_iter_value(it);
 	}
 	assert(c->top - base == n); /* json_object_size() counts what the iterator visits */
-	qsort(c->members + base, n, sizeof(struct member), member_cmp);
-	rc = spgw_buf_addc(c->out, '{', c->err);
+	sort_members(c->members + base, n);
+	rc = put(c, "{", 1);
 	for (i = 0; !rc && i < n; i++) {
 		/* c->members may move while nested objects grow it: index, never pointer */
 		const char *key = c->members[base + i].key;
 		size_t len = c->members[base + i].len;
 
 		if (i)
-			rc = spgw_buf_addc(c->out, ',', c->err);
+			rc = put(c, ",", 1);
 		c->path[c->depth].key = key;
 		c->path[c->depth].len = len;
 		c->depth++;
 		if (!rc)
 			rc = write_string(c, key, len);
 		if (!rc)
-			rc = spgw_buf_addc(c->out, ':', c->err);
+			rc = put(c, ":", 1);
 		if (!rc)
 			rc = write_value(c, c->members[base + i].value);
 		if (!rc)
 			c->depth--;
 	}
 	if (!rc)
-		rc = spgw_buf_addc(c->out, '}', c->err);
+		rc = put(c, "}", 1);
 	c->top = base;
 	return rc;
 }
@@ -413,10 +513,10 @@ static enum spgw_rc write_array(struct canon *c, const json_t *v)
 	size_t n = json_array_size(v), i;
 	enum spgw_rc rc;
 
-	rc = spgw_buf_addc(c->out, '[', c->err);
+	rc = put(c, "[", 1);
 	for (i = 0; !rc && i < n; i++) {
 		if (i)
-			rc = spgw_buf_addc(c->out, ',', c->err);
+			rc = put(c, ",", 1);
 		c->path[c->depth].key = NULL;
 		c->path[c->depth].index = i;
 		c->depth++;
@@ -426,7 +526,7 @@ static enum spgw_rc write_array(struct canon *c, const json_t *v)
 			c->depth--;
 	}
 	if (!rc)
-		rc = spgw_buf_addc(c->out, ']', c->err);
+		rc = put(c, "]", 1);
 	return rc;
 }
 
@@ -445,11 +545,11 @@ static enum spgw_rc write_value(struct canon *c, const json_t *v)
 	case JSON_REAL:
 		return write_number(c, v);
 	case JSON_TRUE:
-		return spgw_buf_add(c->out, "true", 4, c->err);
+		return put(c, "true", 4);
 	case JSON_FALSE:
-		return spgw_buf_add(c->out, "false", 5, c->err);
+		return put(c, "false", 5);
 	case JSON_NULL:
-		return spgw_buf_add(c->out, "null", 4, c->err);
+		return put(c, "null", 4);
 	}
 	return invalid(c, "value of unknown type");
 }

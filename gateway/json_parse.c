@@ -42,33 +42,6 @@ static void skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	size_t n = (size_t)(end - p);
-
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if (p[0] == 0xE0 && p[1] < 0xA0)
-			return 0; /* overlong */
-		if (p[0] == 0xED && p[1] >= 0xA0)
-			return 0; /* UTF-16 surrogate */
-		return 3;
-	}
-	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-		    (p[3] & 0xC0) != 0x80)
-			return 0;
-		if ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-			return 0; /* overlong or beyond U+10FFFF */
-		return 4;
-	}
-	return 0;
-}
-
 static int hex4(const unsigned char *p, unsigned *out)
 {
 	unsigned v = 0;
@@ -110,9 +83,8 @@ static int scan_string(struct parser *ps, const char **s, size_t *len)
 
 	spgw_buf_reset(&ps->scratch);
 	for (;;) {
-		/* the common case in bulk: plain ASCII */
-		while (q < ps->end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
-			q++;
+		/* the common case in bulk: valid UTF-8 up to the closing quote */
+		q += spgw_text_json_plain((const char *)q, (size_t)(ps->end - q));
 		if (q >= ps->end) {
 			ps->p = q;
 			fail(ps, "unterminated string");
@@ -121,15 +93,9 @@ static int scan_string(struct parser *ps, const char **s, size_t *len)
 		if (*q == '"')
 			break;
 		if (*q >= 0x80) {
-			size_t n = utf8_seq(q, ps->end);
-
-			if (!n) {
-				ps->p = q;
-				fail(ps, "invalid UTF-8 byte 0x%02x in a string", *q);
-				return -1;
-			}
-			q += n;
-			continue;
+			ps->p = q;
+			fail(ps, "invalid UTF-8 byte 0x%02x in a string", *q);
+			return -1;
 		}
 		if (*q < 0x20) {
 			ps->p = q;
@@ -277,8 +243,9 @@ static json_t *parse_value(struct parser *ps);
 static json_t *parse_object(struct parser *ps)
 {
 	json_t *obj = json_object(), *v;
+	const unsigned char *after_key;
 	const char *k;
-	size_t klen;
+	size_t klen, size;
 	char kbuf[128], *key;
 
 	if (!obj)
@@ -307,28 +274,26 @@ static json_t *parse_object(struct parser *ps)
 		}
 		memcpy(key, k, klen);
 		key[klen] = '\0';
-		if (json_object_getn(obj, key, klen)) {
-			if (key != kbuf)
-				spgw_free(key);
-			fail(ps, "duplicate object key");
-			goto bad;
-		}
+		/* A repeated name shows as the object not growing: that saves a lookup per member.
+		 * Whatever fails after a repeated name, the error is the repetition, at the name,
+		 * as if it had been looked up first. */
+		after_key = ps->p;
+		size = json_object_size(obj);
 		skip_ws(ps);
 		if (ps->p >= ps->end || *ps->p != ':') {
-			if (key != kbuf)
-				spgw_free(key);
 			fail(ps, "expected ':' after a member name");
-			goto bad;
+			goto bad_key;
 		}
 		ps->p++;
 		v = parse_value(ps);
-		if (!v || json_object_setn_new_nocheck(obj, key, klen, v)) {
-			if (key != kbuf)
-				spgw_free(key);
-			if (v)
-				fail(ps, "out of memory");
-			goto bad;
+		if (!v)
+			goto bad_key;
+		if (json_object_setn_new_nocheck(obj, key, klen, v)) {
+			fail(ps, "out of memory");
+			goto bad_key;
 		}
+		if (json_object_size(obj) == size)
+			goto bad_key;
 		if (key != kbuf)
 			spgw_free(key);
 		skip_ws(ps);
@@ -343,6 +308,15 @@ static json_t *parse_object(struct parser *ps)
 		fail(ps, "expected ',' or '}'");
 		goto bad;
 	}
+bad_key:
+	if (json_object_getn(obj, key, klen)) {
+		if (ps->err)
+			ps->err->text[0] = '\0'; /* the repetition came first */
+		ps->p = after_key;
+		fail(ps, "duplicate object key");
+	}
+	if (key != kbuf)
+		spgw_free(key);
 bad:
 	json_decref(obj);
 	return NULL;

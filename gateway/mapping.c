@@ -24,6 +24,7 @@ struct val {
 	json_t *own;     /* V_OWN: a new number made by "number" or the final conversion */
 	const char *s;   /* V_STR: not NUL-terminated in general */
 	size_t len;
+	const json_t *str; /* V_STR still the whole of this JSON string (borrowed), else NULL */
 };
 
 /* Everything one spgw_mapping_apply() call works with; the mapping itself stays const. */
@@ -128,6 +129,7 @@ static void set_json(struct val *v, const json_t *j)
 		v->kind = V_STR;
 		v->s = json_string_value(j);
 		v->len = json_string_length(j);
+		v->str = j;
 	} else {
 		v->kind = V_JSON;
 		v->j = j;
@@ -280,6 +282,9 @@ static enum spgw_rc clean(struct run *x, const struct mapping_rule *r, struct va
 	size_t len = v->len;
 	enum spgw_rc rc;
 
+	/* most values are clean already: keep them as they are, uncopied */
+	if (!spgw_text_may_change(v->s, v->len, r->text))
+		return SPGW_OK;
 	if (v->s != x->scratch.data) {
 		spgw_buf_reset(&x->scratch);
 		rc = spgw_buf_add(&x->scratch, v->s, v->len, NULL);
@@ -567,13 +572,20 @@ static enum spgw_rc eval(struct run *x, const struct mapping_rule *r, struct val
 	return SPGW_OK;
 }
 
-/* The value as a new JSON value for the output record; NULL only when memory is short. */
+/*
+ * The value as a JSON value for the output record (a new reference); NULL only when memory is
+ * short. A string or scalar taken unchanged from the source record or the mapping file is
+ * shared, not copied: nothing changes a JSON string or number in place, and the output
+ * record's reference keeps it alive after the source record is gone.
+ */
 static json_t *make_json(struct val *v)
 {
 	json_t *j;
 
 	switch (v->kind) {
 	case V_STR:
+		if (v->str)
+			return json_incref((json_t *)v->str);
 		/* every string here is valid UTF-8: from jansson, cleaned at character
 		 * boundaries, decoded by iconv, or checked ($region) */
 		return json_stringn_nocheck(v->s, v->len);
@@ -583,6 +595,8 @@ static json_t *make_json(struct val *v)
 		v->kind = V_NONE;
 		return j;
 	case V_JSON:
+		if (!json_is_object(v->j) && !json_is_array(v->j))
+			return json_incref((json_t *)v->j);
 		return json_deep_copy(v->j);
 	default:
 		return NULL;
@@ -642,14 +656,41 @@ static enum spgw_rc set_field(json_t *rec, const char *name, json_t *v)
 	return SPGW_OK;
 }
 
+/* Members an output record holds on the stack while its values are made; a table with more
+ * fields borrows heap memory for the record. */
+#define MAP_STACK_MEMBERS 64
+
+/*
+ * Add the values made for an output record to it in the order of e->members, by name, so its
+ * canonical form needs no sorting (a loaded mapping always has them). Takes every reference
+ * in vals[], added or not.
+ */
+static enum spgw_rc fill_record(const struct mapping_emit *e, json_t *rec, json_t **vals)
+{
+	enum spgw_rc rc = SPGW_OK;
+	size_t i, slot;
+
+	for (i = 0; i < e->nmembers; i++) {
+		slot = e->members[i].slot;
+		if (!vals[slot])
+			continue;
+		if (rc == SPGW_OK)
+			rc = set_field(rec, e->members[i].name, vals[slot]);
+		else
+			json_decref(vals[slot]);
+		vals[slot] = NULL;
+	}
+	return rc;
+}
+
 /* One output record of emit `e` (for the current element, if any). */
 static enum spgw_rc output(struct run *x, const struct mapping_emit *e, const char *bad_each,
 			   spgw_mapping_emit_fn emit, void *ud)
 {
-	json_t *rec = NULL, *j;
+	json_t *rec = NULL, *j, *stack[MAP_STACK_MEMBERS], **vals = stack;
 	const char *key = NULL;
 	struct val v;
-	size_t i;
+	size_t i, nvals = e->nfields + MAP_MEMBER_EXTRA;
 	int ok;
 	enum spgw_rc rc;
 
@@ -658,9 +699,15 @@ static enum spgw_rc output(struct run *x, const struct mapping_emit *e, const ch
 		return rc;
 	spgw_reasons_clear(x->reasons);
 	spgw_buf_reset(&x->key);
+	if (nvals > MAP_STACK_MEMBERS)
+		vals = spgw_calloc(nvals, sizeof(*vals));
+	else
+		memset(vals, 0, nvals * sizeof(*vals));
 	rec = json_object();
-	if (!rec)
-		return SPGW_E_NOMEM;
+	if (!rec || !vals) {
+		rc = SPGW_E_NOMEM;
+		goto out;
+	}
 	if (bad_each) {
 		rc = spgw_reasons_add(x->reasons, NULL, "mapping",
 				      "source field \"%s\" should hold a list (one %s record per "
@@ -683,10 +730,12 @@ static enum spgw_rc output(struct run *x, const struct mapping_emit *e, const ch
 			goto out;
 		if (x->key.len) {
 			key = x->key.data;
-			j = json_stringn_nocheck(x->key.data, x->key.len);
-			rc = set_field(rec, "DFSJZJ", j);
-			if (rc)
+			vals[e->nfields + MAP_MEMBER_KEY] =
+				json_stringn_nocheck(x->key.data, x->key.len);
+			if (!vals[e->nfields + MAP_MEMBER_KEY]) {
+				rc = SPGW_E_NOMEM;
 				goto out;
+			}
 		}
 	}
 	for (i = 0; i < e->nfields; i++) {
@@ -703,30 +752,43 @@ static enum spgw_rc output(struct run *x, const struct mapping_emit *e, const ch
 			rc = spgw_buf_add(&x->key, v.s, v.len, NULL);
 			key = x->key.data;
 		}
-		j = make_json(&v);
+		vals[i] = make_json(&v);
 		drop(&v);
-		if (rc == SPGW_OK)
-			rc = set_field(rec, f->name, j);
-		else
-			json_decref(j);
+		if (rc == SPGW_OK && !vals[i])
+			rc = SPGW_E_NOMEM;
 		if (rc)
 			goto out;
 	}
 	if (e->auto_region && x->env->region && x->env->region[0] &&
 	    spgw_text_utf8_valid(x->env->region, strlen(x->env->region), NULL)) {
-		rc = set_field(rec, "XZQHDM", json_string_nocheck(x->env->region));
-		if (rc)
+		j = json_string_nocheck(x->env->region);
+		vals[e->nfields + MAP_MEMBER_REGION] = j;
+		if (!j) {
+			rc = SPGW_E_NOMEM;
 			goto out;
+		}
 	}
 	if (e->auto_valid) {
-		rc = set_field(rec, "SJYXBS", json_integer(1));
-		if (rc)
+		j = json_integer(1);
+		vals[e->nfields + MAP_MEMBER_VALID] = j;
+		if (!j) {
+			rc = SPGW_E_NOMEM;
 			goto out;
+		}
 	}
+	rc = fill_record(e, rec, vals);
+	if (rc)
+		goto out;
+	if (vals != stack)
+		spgw_free(vals);
 	j = rec;
 	rec = NULL;
 	return emit(ud, e->table, key, j, x->reasons);
 out:
+	for (i = 0; vals && i < nvals; i++)
+		json_decref(vals[i]);
+	if (vals != stack)
+		spgw_free(vals);
 	json_decref(rec);
 	return rc;
 }

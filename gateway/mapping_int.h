@@ -13,6 +13,7 @@
 #include "jsonpos.h"
 #include "mapping.h"
 #include "schema.h"
+#include "text.h"
 
 /* Where a value comes from. */
 enum mapping_src {
@@ -32,14 +33,15 @@ struct mapping_path {
 	const char *text; /* the path as written (borrowed from the file's JSON) */
 };
 
-/* Text clean-up steps: bits, applied in this (documented) order whatever the list's order. */
+/* Text clean-up steps: bits, applied in this (documented) order whatever the list's order.
+ * They are text.h's bits, so spgw_text_may_change() takes a rule's set as it is. */
 enum {
-	MAP_TX_STRIP_CONTROL = 1u << 0,
-	MAP_TX_HALFWIDTH = 1u << 1,
-	MAP_TX_COLLAPSE = 1u << 2,
-	MAP_TX_TRIM = 1u << 3,
-	MAP_TX_UPPER = 1u << 4,
-	MAP_TX_LOWER = 1u << 5,
+	MAP_TX_STRIP_CONTROL = SPGW_TEXT_STRIP_CONTROL,
+	MAP_TX_HALFWIDTH = SPGW_TEXT_HALFWIDTH,
+	MAP_TX_COLLAPSE = SPGW_TEXT_COLLAPSE,
+	MAP_TX_TRIM = SPGW_TEXT_TRIM,
+	MAP_TX_UPPER = SPGW_TEXT_UPPER,
+	MAP_TX_LOWER = SPGW_TEXT_LOWER,
 };
 
 enum mapping_unmapped { MAP_UNMAPPED_REJECT, MAP_UNMAPPED_KEEP, MAP_UNMAPPED_DEFAULT };
@@ -97,6 +99,18 @@ struct mapping_field {
 	struct mapping_rule rule;
 };
 
+/* Members of an output record beyond its fields: their values' slots are nfields plus one of
+ * these. */
+enum { MAP_MEMBER_KEY, MAP_MEMBER_REGION, MAP_MEMBER_VALID, MAP_MEMBER_EXTRA };
+
+/* A member an output record may have. An emit lists them by name in byte order, the
+ * canonical form's, so that records are built in that order and their canonical form needs
+ * no sorting. */
+struct mapping_member {
+	size_t slot;      /* the field's index, or nfields + MAP_MEMBER_* */
+	const char *name; /* borrowed from the schema, or static */
+};
+
 struct mapping_emit {
 	const char *table; /* borrowed from the schema */
 	struct mapping_rule key;
@@ -111,6 +125,8 @@ struct mapping_emit {
 	int auto_region; /* write XZQHDM = $region */
 	int auto_valid;  /* write SJYXBS = 1 */
 	char *where;     /* owned: "tables.projects.emit[0]" */
+	struct mapping_member *members; /* owned: see mapping_member */
+	size_t nmembers;
 };
 
 struct mapping_source {

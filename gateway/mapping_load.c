@@ -240,6 +240,36 @@ static int has_field(const struct mapping_emit *e, const char *name)
 	return -1;
 }
 
+/* List the members an output record of `e` may have, sorted by name (mapping_member). The
+ * names are distinct: a field is named once, and the key and the automatic members are only
+ * written when no field has their name. */
+static void order_members(struct mapping_load *ld, struct mapping_emit *e)
+{
+	static const char *const extra[] = { "DFSJZJ", "XZQHDM", "SJYXBS" };
+	struct mapping_member m;
+	size_t n = 0, i, j;
+
+	e->members = spgw_calloc(e->nfields + MAP_MEMBER_EXTRA, sizeof(*e->members));
+	if (!e->members) {
+		spgw_mapping_nomem(ld, "ordering fields");
+		return;
+	}
+	for (i = 0; i < e->nfields + MAP_MEMBER_EXTRA; i++) {
+		if ((i == e->nfields + MAP_MEMBER_KEY && !e->has_key) ||
+		    (i == e->nfields + MAP_MEMBER_REGION && !e->auto_region) ||
+		    (i == e->nfields + MAP_MEMBER_VALID && !e->auto_valid))
+			continue;
+		m.slot = i;
+		m.name = i < e->nfields ? e->fields[i].name : extra[i - e->nfields];
+		/* insertion: a table has a few dozen fields, and this runs once per load */
+		for (j = n; j > 0 && strcmp(m.name, e->members[j - 1].name) < 0; j--)
+			e->members[j] = e->members[j - 1];
+		e->members[j] = m;
+		n++;
+	}
+	e->nmembers = n;
+}
+
 static void compile_emit(struct mapping_load *ld, const json_t *j, const char *where,
 			 struct mapping_emit *e)
 {
@@ -335,6 +365,7 @@ static void compile_emit(struct mapping_load *ld, const json_t *j, const char *w
 	}
 	e->auto_region = auto_on && spgw_table_field(t, "XZQHDM") && has_field(e, "XZQHDM") < 0;
 	e->auto_valid = auto_on && spgw_table_field(t, "SJYXBS") && has_field(e, "SJYXBS") < 0;
+	order_members(ld, e);
 }
 
 static void compile_table(struct mapping_load *ld, const char *name, const json_t *j,
@@ -497,6 +528,7 @@ static void emit_clear(struct mapping_emit *e)
 	for (i = 0; i < e->nfields; i++)
 		spgw_mapping_rule_clear(&e->fields[i].rule);
 	spgw_free(e->fields);
+	spgw_free(e->members);
 	spgw_free(e->where);
 }
 

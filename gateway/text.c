@@ -85,6 +85,176 @@ int spgw_text_utf8_valid(const char *s, size_t len, size_t *bad)
 	return 1;
 }
 
+/*
+ * Eight bytes at a time. Each test below is exact for the first byte it flags (a borrow only
+ * spreads upwards, from a byte already flagged): "some byte equals b" is has_zero(w ^ b*ONES),
+ * "some ASCII byte is below b" is (w - b*ONES) & ~w & HIGH. Words are read little-endian, so
+ * the lowest flagged bit names the first such byte; elsewhere the word paths are left out.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define U8_WORDS 1
+#else
+#define U8_WORDS 0
+#endif
+#define U8_ONES 0x0101010101010101ULL
+#define U8_HIGH 0x8080808080808080ULL
+
+static uint64_t has_byte(uint64_t w, unsigned char b)
+{
+	uint64_t t = w ^ (U8_ONES * b);
+
+	return (t - U8_ONES) & ~t & U8_HIGH;
+}
+
+/* The bytes of w that end a run of plain JSON string text: from 0x80 up (examined one
+ * character at a time), below 0x20, '"' and '\\'. */
+static uint64_t json_stops(uint64_t w)
+{
+	return (w | ((w - U8_ONES * 0x20) & ~w) | has_byte(w, '"') | has_byte(w, '\\')) & U8_HIGH;
+}
+
+/* Offset of the first byte flagged in a nonzero mask of high bits. */
+static size_t first_flagged(uint64_t m)
+{
+	return (size_t)__builtin_ctzll(m) >> 3;
+}
+
+/*
+ * The word at s[i] of s[0..len) into *w, so short values and the ends of long ones go a word
+ * at a time too: the eight bytes there; else the last eight of s, with the high bits of the
+ * bytes before i cleared from *keep; else (s is short) its bytes padded with '0', a byte no
+ * test flags. A test's mask & *keep flags bytes from i on. Returns the bytes covered from i.
+ */
+static size_t word_from(const unsigned char *s, size_t i, size_t len, uint64_t *w, uint64_t *keep)
+{
+	size_t left = len - i;
+
+	*keep = U8_HIGH;
+	if (left >= 8) {
+		memcpy(w, s + i, 8);
+		return 8;
+	}
+	if (len >= 8) {
+		memcpy(w, s + len - 8, 8);
+		*w >>= 8 * (8 - left); /* s[i] in the low byte; zeros come in on top */
+		*keep = U8_HIGH >> 8 * (8 - left);
+		return left;
+	}
+	*w = U8_ONES * '0';
+	memcpy(w, s + i, left);
+	return left;
+}
+
+/* Leads E1..EF but ED: their three-byte forms can be neither overlong (E0) nor a surrogate
+ * (ED), so the continuation bytes' shape is all there is to check. */
+static int plain_lead3(unsigned c)
+{
+	return c - 0xE1u <= 0xEFu - 0xE1u && c != 0xED;
+}
+
+/* Two such three-byte characters at the start of w (Chinese text, a word at a time): the
+ * shape 1110xxxx 10xxxxxx 10xxxxxx twice, and neither lead's low nibble 0 (E0) or D (ED). */
+static int two_cjk(uint64_t w)
+{
+	const uint64_t nib = 0x0F00000FULL, carry = 0x10000010ULL;
+	uint64_t t = w & nib, u = t ^ 0x0D00000DULL;
+
+	return (w & 0x0000C0C0F0C0C0F0ULL) == 0x00008080E08080E0ULL &&
+	       ((t + nib) & (u + nib) & carry) == carry;
+}
+
+size_t spgw_text_json_plain(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n, start;
+	uint64_t w, m, keep;
+	uint32_t cp;
+	unsigned c;
+
+	/* Records are runs of Chinese (three-byte characters) and of ASCII codes and digits:
+	 * each kind of run goes a word at a time while eight bytes are left. */
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			if (c < 0x20 || c == '"' || c == '\\')
+				return i;
+			i++;
+			while (U8_WORDS && i < len) {
+				n = word_from(s, i, len, &w, &keep);
+				m = json_stops(w) & keep;
+				if (m) {
+					i += first_flagged(m);
+					break;
+				}
+				i += n;
+			}
+			continue;
+		}
+		for (start = i; U8_WORDS && len - i >= 8; i += 6) {
+			memcpy(&w, s + i, 8);
+			if (!two_cjk(w))
+				break;
+		}
+		if (i != start)
+			continue;
+		if (plain_lead3(c) && len - i >= 3 && (s[i + 1] & 0xC0) == 0x80 &&
+		    (s[i + 2] & 0xC0) == 0x80) {
+			i += 3;
+			continue;
+		}
+		n = u8_decode(s + i, len - i, &cp);
+		if (!n)
+			return i;
+		i += n;
+	}
+	return i;
+}
+
+long spgw_text_utf8_count(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n, start;
+	uint64_t w, m, keep;
+	uint32_t cp;
+	long cps = 0;
+	unsigned c;
+
+	/* spgw_text_json_plain's runs, counted */
+	while (i < len) {
+		c = s[i];
+		if (c - 1u < 0x7Fu) {
+			i++;
+			cps++;
+			while (U8_WORDS && i < len) {
+				n = word_from(s, i, len, &w, &keep);
+				m = (w | has_byte(w, 0)) & keep;
+				if (m)
+					n = first_flagged(m);
+				i += n;
+				cps += (long)n;
+				if (m)
+					break;
+			}
+			continue;
+		}
+		for (start = i; U8_WORDS && len - i >= 8; i += 6, cps += 2) {
+			memcpy(&w, s + i, 8);
+			if (!two_cjk(w))
+				break;
+		}
+		if (i != start)
+			continue;
+		if (plain_lead3(c) && len - i >= 3 && (s[i + 1] & 0xC0) == 0x80 &&
+		    (s[i + 2] & 0xC0) == 0x80)
+			n = 3;
+		else if (!c || !(n = u8_decode(s + i, len - i, &cp)))
+			return -1;
+		i += n;
+		cps++;
+	}
+	return cps;
+}
+
 void spgw_text_utf8_cut(char *s)
 {
 	size_t len = strlen(s), start = len, need;
@@ -353,6 +523,107 @@ void spgw_text_lower(char *s, size_t len)
 	for (i = 0; i < len; i++)
 		if (s[i] >= 'A' && s[i] <= 'Z')
 			s[i] = (char)(s[i] - 'A' + 'a');
+}
+
+/* Whether a cleaner of `steps` acts on the text at s[i] (a character's first byte or any
+ * later one: a continuation byte is never acted on by itself). */
+static int acts_at(const unsigned char *s, size_t i, size_t len, unsigned steps)
+{
+	unsigned c = s[i];
+	uint32_t cp;
+	size_t n;
+
+	if ((steps & SPGW_TEXT_STRIP_CONTROL) && is_control_at(s, i, len, &n))
+		return 1;
+	if ((steps & SPGW_TEXT_UPPER) && c >= 'a' && c <= 'z')
+		return 1;
+	if ((steps & SPGW_TEXT_LOWER) && c >= 'A' && c <= 'Z')
+		return 1;
+	if ((steps & SPGW_TEXT_HALFWIDTH) && (c == 0xEF || c == 0xE3) &&
+	    u8_decode(s + i, len - i, &cp) == 3 && ((cp >= 0xFF01 && cp <= 0xFF5E) || cp == 0x3000))
+		return 1;
+	if ((steps & SPGW_TEXT_COLLAPSE) && may_start_space((unsigned char)c) &&
+	    u8_decode(s + i, len - i, &cp) && is_space(cp)) {
+		/* a lone ' ' stays; any other space, or one followed by a space, changes */
+		if (cp != ' ' || i + 1 >= len || !may_start_space(s[i + 1]))
+			return cp != ' ';
+		n = u8_decode(s + i + 1, len - i - 1, &cp);
+		return n && is_space(cp);
+	}
+	return 0;
+}
+
+/* Bytes of w with a value in (lo, hi), each flagged exactly (no carry crosses a byte);
+ * lo < 0x80, hi <= 0x80 (Hacker's Delight's "has between"). */
+static uint64_t bytes_between(uint64_t w, unsigned lo, unsigned hi)
+{
+	uint64_t low7 = w & (U8_ONES * 0x7F);
+
+	return (U8_ONES * (0x7F + hi) - low7) & ~w & (low7 + U8_ONES * (0x7F - lo)) & U8_HIGH;
+}
+
+/*
+ * The bytes of w that may start something a step in `steps` acts on: below '!' (controls,
+ * spaces), DEL, letters, and the lead bytes of C1 controls, full-width forms and Unicode
+ * spaces. The lowest one flagged is exact, and acts_at() decides. Whatever the steps, the
+ * first tests run: they are what strip_control, in nearly every rule, needs, and a byte
+ * flagged for another step only costs a look.
+ */
+static uint64_t clean_looks(uint64_t w, unsigned steps)
+{
+	uint64_t m = ((w - U8_ONES * 0x21) & ~w) | has_byte(w, 0x7F) | has_byte(w, 0xC2);
+
+	if (steps &
+	    (SPGW_TEXT_HALFWIDTH | SPGW_TEXT_COLLAPSE | SPGW_TEXT_UPPER | SPGW_TEXT_LOWER)) {
+		m |= has_byte(w, 0xEF) | has_byte(w, 0xE3) | has_byte(w, 0xE1) | has_byte(w, 0xE2);
+		if (steps & SPGW_TEXT_UPPER)
+			m |= bytes_between(w, 'a' - 1, 'z' + 1);
+		if (steps & SPGW_TEXT_LOWER)
+			m |= bytes_between(w, 'A' - 1, 'Z' + 1);
+	}
+	return m & U8_HIGH;
+}
+
+int spgw_text_may_change(const char *str, size_t len, unsigned steps)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+	uint64_t w, m, keep;
+	uint32_t cp;
+
+	if (!len)
+		return 0;
+	if (steps & SPGW_TEXT_TRIM) {
+		/* what spgw_text_trim looks at: the first and the last character */
+		if (may_start_space(s[0]) && u8_decode(s, len, &cp) && is_space(cp))
+			return 1;
+		if (s[len - 1] < 0x80)
+			cp = s[len - 1];
+		else if (len >= 2 &&
+			 (s[len - 2] == 0x80 || s[len - 2] == 0x81 || s[len - 2] == 0x9A ||
+			  s[len - 2] == 0xBB || s[len - 2] == 0xC2))
+			u8_prev(str, len, &cp);
+		else
+			cp = 0xFFFD; /* only those bytes precede a Unicode space's last byte */
+		if (is_space(cp))
+			return 1;
+	}
+	while (i < len) {
+		if (U8_WORDS) {
+			/* skip to the first byte worth a look */
+			n = word_from(s, i, len, &w, &keep);
+			m = clean_looks(w, steps) & keep;
+			if (!m) {
+				i += n;
+				continue;
+			}
+			i += first_flagged(m);
+		}
+		if (acts_at(s, i, len, steps))
+			return 1;
+		i++;
+	}
+	return 0;
 }
 
 size_t spgw_text_utf8_encode(unsigned cp, char out[4])

@@ -21,6 +21,14 @@
  * U+10FFFF). Otherwise *bad (if not NULL) gets the byte offset of the first bad sequence. */
 int spgw_text_utf8_valid(const char *s, size_t len, size_t *bad);
 
+/*
+ * Length of the longest prefix of s[0..len) that is valid UTF-8 (as spgw_text_utf8_valid) and
+ * holds no byte a JSON string must escape: no C0 control, '"' or '\\'. Where a JSON string's
+ * plain run ends, for the parser and the canonical writer; the byte there (if any) is an
+ * escape, a quote, a control character or the start of invalid UTF-8.
+ */
+size_t spgw_text_json_plain(const char *s, size_t len);
+
 /* Write code point `cp` (<= U+10FFFF, not a surrogate) as UTF-8 into `out`; returns 1-4. */
 size_t spgw_text_utf8_encode(unsigned cp, char out[4]);
 
@@ -64,9 +72,29 @@ size_t spgw_text_strip_control(char *s, size_t len);
 void spgw_text_upper(char *s, size_t len);
 void spgw_text_lower(char *s, size_t len);
 
+/* The in-place cleaners above, as bits for spgw_text_may_change. */
+enum {
+	SPGW_TEXT_STRIP_CONTROL = 1u << 0,
+	SPGW_TEXT_HALFWIDTH = 1u << 1,
+	SPGW_TEXT_COLLAPSE = 1u << 2,
+	SPGW_TEXT_TRIM = 1u << 3,
+	SPGW_TEXT_UPPER = 1u << 4,
+	SPGW_TEXT_LOWER = 1u << 5,
+};
+
+/*
+ * Whether one of the cleaners in `steps` could change the valid UTF-8 text s[0..len): 0 when
+ * every one would leave it as it is, so a caller may use the text without copying it;
+ * nonzero when one may change it. One quick pass, eight bytes at a time over ordinary text.
+ */
+int spgw_text_may_change(const char *s, size_t len, unsigned steps);
+
 /* Drop an incomplete character at the end of the NUL-terminated UTF-8 string `s`: what
  * snprintf leaves when it truncates a message in the middle of a Chinese character. */
 void spgw_text_utf8_cut(char *s);
+
+/* Code points in s[0..len) when it is valid UTF-8 holding no NUL byte, else -1. */
+long spgw_text_utf8_count(const char *s, size_t len);
 
 /* Code points in s[0..len) (valid UTF-8 assumed). */
 size_t spgw_text_codepoints(const char *s, size_t len);

@@ -536,16 +536,57 @@ static size_t clean_number(const char *s, size_t len, char tmp[64], int *frac, i
 	return o;
 }
 
+/*
+ * The value of clean_number()'s text without strtod() when it has at most 15 digits and no
+ * exponent, the numbers records carry: the digits are then an exact double m, 10^k is exact
+ * for k <= 22, and m / 10^k, a correctly rounded division, is what strtod() returns (Clinger's
+ * fast path). Returns 0, or -1 to leave the number to strtod().
+ */
+static int small_decimal(const char *tmp, double *out, int64_t *ival)
+{
+	static const double p10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	int neg = tmp[0] == '-', digits = 0, k = -1;
+	const char *p = tmp + (tmp[0] == '-' || tmp[0] == '+');
+	double d;
+
+	for (; *p; p++) {
+		if (*p == '.') {
+			k = 0;
+			continue;
+		}
+		if (!is_digit(*p) || ++digits > 15)
+			return -1;
+		m = m * 10 + (uint64_t)(*p - '0');
+		if (k >= 0)
+			k++;
+	}
+	d = (double)m / p10[k > 0 ? k : 0];
+	*out = neg ? -d : d; /* "-0" is -0.0, as strtod() reads it */
+	*ival = neg ? -(int64_t)m : (int64_t)m;
+	return 0;
+}
+
 int spgw_text_parse_number(const char *s, size_t len, double *out, int *integral,
 			   int64_t *ival)
 {
 	char tmp[64], *end;
 	int frac, exp, isint;
+	int64_t iv;
 	double d;
 
 	if (!clean_number(s, len, tmp, &frac, &exp))
 		return -1;
 	isint = !frac && !exp;
+	if (!exp && !small_decimal(tmp, &d, &iv)) {
+		if (isint && ival)
+			*ival = iv;
+		if (integral)
+			*integral = isint;
+		*out = d;
+		return 0;
+	}
 	errno = 0;
 	d = strtod(tmp, &end);
 	if (errno == ERANGE || *end)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Code points of a value quoted in a message: enough to recognise it, short enough to read. */
 #define VALUE_SHOWN 64
 /* 2^53: PROTOCOL.md §2, integers beyond it do not survive a round trip through a double. */
@@ -92,11 +94,19 @@ static const char *show(const json_t *v, char *buf, size_t size)
 
 static const char uscc_set[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
+/* The value of a character of uscc_set, or -1: a table rather than strchr(), as every USCC
+ * of every record goes through here twice (its shape, then its check character). */
 static int uscc_value(char ch)
 {
-	const char *p = ch ? strchr(uscc_set, ch) : NULL;
+	/* A..Y; I, O, S and V are not used (they read like 1, 0, 5 and U) */
+	static const signed char letter[25] = { 10, 11, 12, 13, 14, 15, 16, 17, -1, 18, 19, 20, 21,
+						22, -1, 23, 24, 25, -1, 26, 27, -1, 28, 29, 30 };
 
-	return p ? (int)(p - uscc_set) : -1;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'Y')
+		return letter[ch - 'A'];
+	return -1;
 }
 
 char spgw_validate_uscc_check(const char *prefix17)
@@ -325,55 +335,13 @@ static void check_items(struct ctx *c, const struct spgw_field *f, const char *s
 	}
 }
 
-/*
- * Code points of valid UTF-8 without NUL, or -1. jansson only makes valid strings, but a
- * value built with json_string_nocheck() need not be. One pass, with the common cases
- * (ASCII, three-byte CJK) first: this runs over every string of every record.
- */
-static long utf8_len(const unsigned char *p, size_t n)
-{
-	const unsigned char *end = p + n;
-	unsigned c, cp;
-	long cps = 0;
-
-	while (p < end) {
-		c = *p;
-		if (c - 1u < 0x7Fu) {
-			p++;
-		} else if (c >= 0xE0 && c < 0xF0) {
-			if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-				return -1;
-			cp = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-			/* overlong forms and UTF-16 surrogates are not UTF-8 */
-			if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))
-				return -1;
-			p += 3;
-		} else if (c >= 0xC2 && c < 0xE0) {
-			if (end - p < 2 || (p[1] & 0xC0) != 0x80)
-				return -1;
-			p += 2;
-		} else if (c >= 0xF0 && c < 0xF5) {
-			if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-			    (p[3] & 0xC0) != 0x80)
-				return -1;
-			cp = ((c & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) |
-			     (p[3] & 0x3Fu);
-			if (cp < 0x10000 || cp > 0x10FFFF)
-				return -1;
-			p += 4;
-		} else {
-			return -1; /* NUL, a stray continuation byte, C0, C1, F5-FF */
-		}
-		cps++;
-	}
-	return cps;
-}
-
 static void check_str(struct ctx *c, const struct spgw_field *f, const json_t *v)
 {
 	const struct spgw_field_rules *r = spgw_field_rules(f);
 	const char *name = spgw_field_name(f), *zh = spgw_field_zh(f), *s = json_string_value(v);
-	long len = utf8_len((const unsigned char *)s, json_string_length(v));
+	/* jansson only makes valid strings, but a value built with json_string_nocheck()
+	 * need not be one */
+	long len = spgw_text_utf8_count(s, json_string_length(v));
 	char shown[300];
 	struct msg m;
 
