@@ -139,3 +139,12 @@ void scratch_poke(const char *sql)
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg);
 	sqlite3_close(db);
 }
+
+void scratch_poke_fails(const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(scratch_db(), &db), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}

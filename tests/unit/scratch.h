@@ -32,6 +32,8 @@ char *scratch_peek_text(const char *sql);
 char *scratch_peek_rows(const char *sql);
 /* Run `sql` (creating the file), to build what the API would not. */
 void scratch_poke(const char *sql);
+/* `sql` must fail: a constraint the file keeps. */
+void scratch_poke_fails(const char *sql);
 
 /* Compare the rows of `sql` with `want`. */
 #define ck_rows(sql, want)                                                                     \

@@ -133,7 +133,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
 	mode = scratch_peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -157,7 +157,7 @@ START_TEST(migrations_applied)
 	scratch_poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
 	ck_assert_int_eq(
 		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				 "name IN ('cursors', 'outbox', 'quarantine')"),
@@ -169,7 +169,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(migration_3_keeps_records)
 	free(sql);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 2);
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
 	s = scratch_peek_text(
 		"SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
 		" (SELECT * FROM outbox_records ORDER BY id)");
@@ -218,6 +218,44 @@ START_TEST(migration_3_keeps_records)
 	ck_assert_int_eq(spgw_ledger_batch_open_each(l, note_open, &ob, &err), SPGW_OK);
 	ck_assert_str_eq(ob.text, "B-OPEN:{\"batch_id\":\"B-OPEN\"};");
 	spgw_ledger_close(l);
+}
+END_TEST
+
+/* Migration 4 rebuilds outbox: every row stays, ids go on above the highest ever given (not
+ * the highest left), the state check still holds and no longer uses "IN". */
+START_TEST(migration_4_keeps_ids)
+{
+	struct spgw_ledger *l = open_ok();
+	char *s;
+
+	begin(l);
+	put_ok(l, "K1", "{\"a\":1}");
+	put_ok(l, "K2", "{\"a\":2}");
+	put_ok(l, "K3", "{\"a\":3}");
+	commit(l);
+	spgw_ledger_close(l);
+	/* back to version 3, the newest record gone: its id must not come back */
+	scratch_poke("DELETE FROM outbox WHERE record_key = 'K3'; PRAGMA user_version = 3;");
+	l = open_ok();
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	begin(l);
+	put_ok(l, "K4", "{\"a\":4}");
+	commit(l);
+	spgw_ledger_close(l);
+	s = scratch_peek_text("SELECT group_concat(id || ':' || record_key || '=' || data, ' ') FROM"
+		      " (SELECT * FROM outbox_records ORDER BY id)");
+	ck_assert_str_eq(s, "1:K1={\"a\":1} 2:K2={\"a\":2} 4:K4={\"a\":4}");
+	free(s);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE name = 'outbox' AND"
+				  " sql LIKE '%state IN%'"),
+			 0);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
+				  " tbl_name = 'outbox'"),
+			 7);
+	ck_assert_int_ne(scratch_peek_int("SELECT count(*) FROM pragma_integrity_check"
+				  " WHERE integrity_check = 'ok'"),
+			 0);
+	scratch_poke_fails("UPDATE outbox SET state = 'lost' WHERE record_key = 'K1'");
 }
 END_TEST
 
@@ -1079,6 +1117,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, create_and_reopen);
 	tcase_add_test(tc, migrations_applied);
 	tcase_add_test(tc, migration_3_keeps_records);
+	tcase_add_test(tc, migration_4_keeps_ids);
 	tcase_add_test(tc, two_connections);
 	tcase_add_test(tc, refuse_text_file);
 	tcase_add_test(tc, refuse_other_application);
