@@ -64,6 +64,23 @@ static enum spgw_rc add_string(struct spgw_buf *b, const char *s, struct spgw_er
 	return rc ? rc : spgw_buf_addc(b, '"', err);
 }
 
+/* SM3 of a body, raw and as hex: one pass serves the ledger's proof and the request's
+ * content digest. */
+static enum spgw_rc digest(const void *p, size_t n, unsigned char raw[32], char hex[65],
+			   struct spgw_error *err)
+{
+	static const char digits[] = "0123456789abcdef";
+	enum spgw_rc rc = spgw_digest_raw(SPGW_DIGEST_SM3, p, n, raw, err);
+	int i;
+
+	for (i = 0; !rc && i < 32; i++) {
+		hex[2 * i] = digits[raw[i] >> 4];
+		hex[2 * i + 1] = digits[raw[i] & 15];
+	}
+	hex[64] = '\0';
+	return rc;
+}
+
 /* The body's fixed start; records follow, then "]}". */
 static enum spgw_rc body_start(struct spgw_buf *b, const char *id, const char *region,
 			       const char *schema_id, const char *table, struct spgw_error *err)
@@ -161,6 +178,7 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 	struct spgw_batch *b = NULL;
 	enum spgw_rc rc;
 	char id[27], sm3[65];
+	unsigned char raw[32];
 
 	*out = NULL;
 	memset(&f, 0, sizeof(f));
@@ -195,7 +213,7 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 		goto out;
 	rc = spgw_buf_addstr(&f.body, "]}", err);
 	if (!rc)
-		rc = spgw_digest_hex(SPGW_DIGEST_SM3, f.body.data, f.body.len, sm3, err);
+		rc = digest(f.body.data, f.body.len, raw, sm3, err);
 	if (!rc)
 		rc = spgw_ledger_batch_store(l, id, region, table, schema_id, sm3, f.ids, f.n,
 					     err);
@@ -212,6 +230,7 @@ enum spgw_rc spgw_batch_form(struct spgw_ledger *l, const char *schema_id, const
 	b->body_len = f.body.len;
 	b->body = (unsigned char *)spgw_buf_take(&f.body);
 	b->records = (int64_t)f.n;
+	memcpy(b->sm3, raw, sizeof(raw));
 	*out = b;
 out:
 	spgw_buf_free(&f.body);
@@ -239,7 +258,7 @@ static enum spgw_rc rebuild(struct spgw_ledger *l, const struct spgw_batch_row *
 	if (!rc)
 		rc = spgw_buf_addstr(&f.body, "]}", err);
 	if (!rc)
-		rc = spgw_digest_hex(SPGW_DIGEST_SM3, f.body.data, f.body.len, sm3, err);
+		rc = digest(f.body.data, f.body.len, b->sm3, sm3, err);
 	if (!rc && ((int64_t)f.n != row->records || strcmp(sm3, row->body_sm3)))
 		rc = spgw_error_set(err, SPGW_E_LEDGER, row->id, 0, 0,
 				    "the batch cannot be rebuilt as it was sent (%zu of %lld "
@@ -270,8 +289,11 @@ enum spgw_rc spgw_batch_from_row(struct spgw_ledger *l, const struct spgw_batch_
 	if (row->body) {
 		b->body = spgw_malloc(row->body_len ? row->body_len : 1);
 		if (b->body) {
+			char hex[65];
+
 			memcpy(b->body, row->body, row->body_len);
 			b->body_len = row->body_len;
+			rc = digest(b->body, b->body_len, b->sm3, hex, err);
 		} else {
 			rc = spgw_error_nomem(err, "reading a stored batch");
 		}

@@ -21,6 +21,8 @@ struct spgw_batch {
 	size_t body_len;
 	int64_t records;
 	int64_t attempts;   /* sends so far, across restarts */
+	unsigned char sm3[32]; /* SM3 of body, computed once when formed or rebuilt */
+	char content_digest[64]; /* X-SPGW-Content-Digest, "" until the first send */
 };
 
 /* A new ULID (48-bit milliseconds, 80 random bits, Crockford base32) into `out`. */

@@ -798,6 +798,22 @@ enum spgw_rc spgw_sign_request(const struct spgw_key *k, const char *gateway_id,
 			       size_t body_len, time_t now, struct spgw_request_auth *out,
 			       struct spgw_error *err)
 {
+	char digest[64];
+	enum spgw_rc rc;
+
+	rc = spgw_content_digest(spgw_sign_alg_digest(k->alg), body, body_len, digest, err);
+	if (rc)
+		return rc;
+	return spgw_sign_request_digest(k, gateway_id, method, path_query, digest, now, out,
+					err);
+}
+
+enum spgw_rc spgw_sign_request_digest(const struct spgw_key *k, const char *gateway_id,
+				      const char *method, const char *path_query,
+				      const char *content_digest, time_t now,
+				      struct spgw_request_auth *out, struct spgw_error *err)
+{
+	const char *prefix;
 	struct spgw_request_auth a;
 	struct spgw_buf text;
 	enum spgw_rc rc;
@@ -821,10 +837,15 @@ enum spgw_rc spgw_sign_request(const struct spgw_key *k, const char *gateway_id,
 	rc = spgw_random_hex(16, a.nonce, err);
 	if (rc)
 		goto out;
-	rc = spgw_content_digest(spgw_sign_alg_digest(k->alg), body, body_len,
-				 a.content_digest, err);
-	if (rc)
+	prefix = spgw_sign_alg_digest(k->alg) == SPGW_DIGEST_SM3 ? "sm3=" : "sha-256=";
+	if (!content_digest || strlen(content_digest) >= sizeof(a.content_digest) ||
+	    strncmp(content_digest, prefix, strlen(prefix))) {
+		rc = spgw_error_set(err, SPGW_E_INVALID, NULL, 0, 0,
+				    "content digest \"%.40s\" does not pair with %s (PROTOCOL.md "
+				    "§5)", content_digest ? content_digest : "", alg_names[k->alg]);
 		goto out;
+	}
+	snprintf(a.content_digest, sizeof(a.content_digest), "%s", content_digest);
 	rc = spgw_buf_printf(&text, err, "SPGW1\n%s\n%s\n%s\n%s\n%s\n%s", method, path_query,
 			     gateway_id, a.timestamp, a.nonce, a.content_digest);
 	if (rc)

@@ -99,6 +99,13 @@ enum spgw_rc spgw_sign_request(const struct spgw_key *k, const char *gateway_id,
 			       size_t body_len, time_t now, struct spgw_request_auth *out,
 			       struct spgw_error *err);
 
+/* The same with the X-SPGW-Content-Digest value already computed (a batch resent keeps its
+ * digest); it must pair with the key's algorithm (SPGW_E_INVALID otherwise). */
+enum spgw_rc spgw_sign_request_digest(const struct spgw_key *k, const char *gateway_id,
+				      const char *method, const char *path_query,
+				      const char *content_digest, time_t now,
+				      struct spgw_request_auth *out, struct spgw_error *err);
+
 /* The content digest header value of `body` with `alg`: "sm3=<b64>" or "sha-256=<b64>". */
 enum spgw_rc spgw_content_digest(enum spgw_digest_alg alg, const void *body, size_t len,
 				 char out[64], struct spgw_error *err);

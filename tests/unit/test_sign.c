@@ -641,6 +641,44 @@ static void header_sig(const char *header, enum spgw_sign_alg alg, unsigned char
 	*len = (size_t)got - pad;
 }
 
+/* A precomputed content digest signs the same string as the body would, and one of the
+ * other pairing (PROTOCOL.md §5) is refused. */
+START_TEST(request_signing_with_digest)
+{
+	enum spgw_sign_alg alg = algs[_i];
+	static const char body[] = "{\"records\":[]}";
+	struct spgw_request_auth a;
+	struct spgw_key *priv = NULL, *pub = NULL;
+	struct spgw_error err;
+	unsigned char *sig = NULL;
+	char digest[64], want[512];
+	size_t len = 0;
+
+	make_pair(alg, "d", &priv, &pub);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(spgw_content_digest(spgw_sign_alg_digest(alg), body, strlen(body), digest,
+					     &err),
+			 SPGW_OK);
+	ck_assert_int_eq(spgw_sign_request_digest(priv, "220000-01", "POST", "/b", digest, 1700000000,
+						  &a, &err),
+			 SPGW_OK);
+	ck_assert_str_eq(a.content_digest, digest);
+	snprintf(want, sizeof(want), "SPGW1\nPOST\n/b\n220000-01\n1700000000\n%s\n%s", a.nonce,
+		 digest);
+	ck_assert_ptr_nonnull(strstr(a.signature, "sig="));
+	ck_assert_int_eq(spgw_base64_decode(strstr(a.signature, "sig=") + 4, &sig, &len, &err),
+			 SPGW_OK);
+	ck_assert_int_eq(spgw_verify(pub, want, strlen(want), sig, len, &err), SPGW_OK);
+	spgw_free(sig);
+	ck_assert_int_eq(spgw_sign_request_digest(priv, "220000-01", "POST", "/b",
+						  alg == SPGW_SIGN_SM2_SM3 ? "sha-256=AAAA" : "sm3=AAAA",
+						  1700000000, &a, NULL),
+			 SPGW_E_INVALID);
+	spgw_key_free(priv);
+	spgw_key_free(pub);
+}
+END_TEST
+
 START_TEST(request_signing)
 {
 	enum spgw_sign_alg alg = algs[_i];
@@ -1568,6 +1606,7 @@ static Suite *sign_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, request_signing, 0, nalgs);
+	tcase_add_loop_test(tc, request_signing_with_digest, 0, nalgs);
 	tcase_add_test(tc, receipt_verify);
 	tcase_add_loop_test(tc, openssl_interop, 0, nalgs);
 	suite_add_tcase(s, tc);
