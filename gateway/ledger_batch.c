@@ -177,9 +177,12 @@ enum spgw_rc spgw_ledger_ready_each(struct spgw_ledger *l, const char *region,
 		" JOIN outbox_data d ON d.id = o.id"
 		" WHERE o.state = 'pending' AND o.batch_id IS NULL AND o.region = ?1"
 		" AND o.spgl_table = ?2 AND o.id > ?3 AND o.day IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.region = o.region"
-		"  AND e.spgl_table = o.spgl_table AND e.record_key = o.record_key"
-		"  AND e.version < o.version AND e.state = 'pending')"
+		/* a first version has no earlier one: skipping the lookup spares a random
+		 * seek in the key index, which outgrows the page cache with the backlog */
+		" AND (o.version = 1 OR NOT EXISTS (SELECT 1 FROM outbox e"
+		"  WHERE e.region = o.region AND e.spgl_table = o.spgl_table"
+		"  AND e.record_key = o.record_key AND e.version < o.version"
+		"  AND e.state = 'pending'))"
 		" AND (o.parent_ref IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p"
 		"  WHERE p.region = o.region AND p.spgl_table = o.parent_table"
 		"  AND p.bkey = o.parent_ref AND p.state = 'pending'))"
