@@ -78,6 +78,9 @@ int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 				  : ctx->verbose && c->log_level < SPGW_LOG_INFO ? SPGW_LOG_INFO
 				  : c->log_level,
 		       c->log_format);
+	/* every line of a run that could send without verifying the platform says so */
+	if (c->national.url && c->national.insecure)
+		spgw_log_banner("INSECURE: TLS verification is off");
 	if (ledger) {
 		if (spgw_ledger_open(c->state_dir, &l, &err)) {
 			spgw_cmd_perror(&err);

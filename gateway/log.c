@@ -11,6 +11,12 @@ static enum spgw_log_level max_level = SPGW_LOG_INFO;
 static enum spgw_log_format fmt_kind = SPGW_LOG_PLAIN;
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const char *banner; /* borrowed: a string literal or the caller's for the run */
+
+void spgw_log_banner(const char *text)
+{
+	banner = text;
+}
 
 void spgw_log_setup(enum spgw_log_level level, enum spgw_log_format format)
 {
@@ -44,8 +50,9 @@ void spgw_log(enum spgw_log_level level, const char *source, const char *fmt, ..
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (fmt_kind == SPGW_LOG_JSON) {
-		json_t *o = json_pack("{s:s,s:s,s:s?,s:s}", "time", ts, "level",
-				      level_names[level], "source", source, "message", msg);
+		json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s?}", "time", ts, "level",
+				      level_names[level], "source", source, "message", msg,
+				      "warning", banner);
 		char *line = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 
 		if (line)
@@ -54,6 +61,8 @@ void spgw_log(enum spgw_log_level level, const char *source, const char *fmt, ..
 		json_decref(o);
 		return;
 	}
+	if (banner)
+		fprintf(stderr, "[%s] ", banner);
 	if (source)
 		fprintf(stderr, "%s %s [%s] %s\n", ts, level_names[level], source, msg);
 	else

@@ -959,10 +959,11 @@ enum spgw_rc spgw_upload_run(const struct spgw_upload_opts *o, struct spgw_uploa
 		return spgw_error_set(err, SPGW_E_CONFIG, o->config->path, 0, 0,
 				      "no \"national\" section with a \"url\": nothing to upload "
 				      "to (config/README.md)");
-	if (u.n->insecure)
+	if (u.n->insecure) {
 		spgw_log(SPGW_LOG_WARNING, u.n->url, "INSECURE: TLS certificate verification "
 			 "is OFF (insecure_skip_verify); anyone on the path can read and alter "
 			 "what is sent");
+	}
 	rc = set_url(&u);
 	if (!rc)
 		rc = load_keys(&u);

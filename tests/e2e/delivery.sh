@@ -255,8 +255,20 @@ spgw upload >"$T/out" 2>"$T/err"
 check "certificate for another host: exit 1" 1 $?
 check "TLS refusals deliver nothing" 0 \
 	"$(sql "SELECT count(*) FROM outbox WHERE region = '220800' AND state = 'delivered'")"
+# insecure_skip_verify: it sends, and every log line says it is insecure
 start_sim nat
-spgw upload >/dev/null 2>&1
+CA=other/ca.pem national ', "insecure_skip_verify": true'
+sed -i 's/"level": "warning"/"level": "info"/' "$T/spgw.json"
+spgw upload >"$T/out" 2>"$T/err"
+check "insecure_skip_verify: delivered despite the unknown CA" 0 "$(left)"
+lines=$(grep -c . "$T/err")
+check "insecure_skip_verify: every log line is marked" "$lines" \
+	"$(grep -c '^\[INSECURE: TLS verification is off\] ' "$T/err")"
+[ "$lines" -gt 1 ] && ok "insecure_skip_verify: several log lines checked ($lines)" ||
+	not_ok "insecure: only $lines log lines"
+start_sim nat
+source_for 220800 3 27
+spgw run --once >/dev/null 2>&1
 check "after TLS is fixed, delivered" 0 "$(left)"
 exactly_once "final"
 finish
