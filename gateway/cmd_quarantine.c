@@ -154,7 +154,11 @@ static enum spgw_rc show_row(void *ud, const struct spgw_quarantine_row *row)
 {
 	const struct spgw_schema *s = ud;
 	json_t *mapped = row->mapped ? json_loads(row->mapped, 0, NULL) : NULL;
-	char *pretty = mapped ? json_dumps(mapped, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	/* 15 significant digits: the stored text is the shortest round trip, and jansson's
+	 * default 17 would show 88381.4 as 88381.399999999994 */
+	char *pretty = mapped ? json_dumps(mapped, JSON_INDENT(2) | JSON_SORT_KEYS |
+							   JSON_REAL_PRECISION(15))
+			      : NULL;
 
 	printf("quarantine entry %lld (%s)\n", (long long)row->id,
 	       row->resolved ? "resolved: its record went to the outbox" : "open");
@@ -251,7 +255,7 @@ static enum spgw_rc export_row(void *ud, const struct spgw_quarantine_row *row)
 							       : json_array());
 		json_object_set_new(o, "mapped", row->mapped ? json_loads(row->mapped, 0, NULL)
 							     : json_null());
-		s = json_dumps(o, JSON_COMPACT);
+		s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		json_decref(o);
 		if (!s)
 			return SPGW_E_NOMEM;

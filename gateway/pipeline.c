@@ -9,6 +9,7 @@
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -97,6 +98,30 @@ static void observe(struct spgw_pipeline *p, const struct spgw_pipeline_source *
 }
 
 /* Keep a refused record with its raw bytes, its mapped form and every reason. */
+/*
+ * A mapped record as JSON text for the quarantine: its canonical form when it has one, so a
+ * number reads as it was written (88381.4, not jansson's 17 digits 88381.399999999994 that
+ * staff would otherwise see in every export), else jansson's. New string (free()).
+ */
+static char *mapped_text(const json_t *record)
+{
+	struct spgw_buf b;
+	char *s;
+
+	spgw_buf_init(&b, 2 * (size_t)SPGW_MAX_RECORD, "mapped record");
+	if (spgw_canonical(record, &b, NULL) == SPGW_OK && b.len) {
+		s = malloc(b.len + 1);
+		if (s) {
+			memcpy(s, b.data, b.len);
+			s[b.len] = '\0';
+		}
+		spgw_buf_free(&b);
+		return s;
+	}
+	spgw_buf_free(&b);
+	return json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
 static enum spgw_rc quarantine(struct record_ctx *c, const char *table, const char *key,
 			       const json_t *record, const struct spgw_reasons *reasons)
 {
@@ -112,7 +137,7 @@ static enum spgw_rc quarantine(struct record_ctx *c, const char *table, const ch
 	rj = spgw_reasons_to_json(reasons);
 	rtext = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
 	if (record)
-		mapped = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+		mapped = mapped_text(record);
 	if (!rtext || (record && !mapped)) {
 		rc = spgw_error_nomem(c->err, "writing a quarantine entry");
 		goto out;
@@ -431,7 +456,7 @@ static enum spgw_rc on_replay_output(void *ud, const char *table, const char *ke
 	goto out;
 keep_mapped:
 	free(c->replay_mapped);
-	c->replay_mapped = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+	c->replay_mapped = mapped_text(record);
 out:
 	json_decref(record);
 	return rc;
