@@ -70,16 +70,18 @@ int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		free(txt);
 		goto out;
 	}
-	printf("%-24s %-6s %-22s %-16s %-12s %10s\n", "source", "region", "table", "表名", "state",
-	       "records");
+	/* the Chinese table name takes two columns a character: pad by what the terminal shows */
+	printf("%-24s %-6s %-22s ", "source", "region", "table");
+	spgw_cmd_cell(stdout, "表名", 26);
+	printf("%-12s %10s\n", "state", "records");
 	json_array_foreach(sc.rows, i, r) {
 		const char *table = json_string_value(json_object_get(r, "table"));
 		const struct spgw_table *t = table ? spgw_schema_table(s, table) : NULL;
 
-		printf("%-24s %-6s %-22s %-16s %-12s %10lld\n",
-		       json_string_value(json_object_get(r, "source")),
-		       json_string_value(json_object_get(r, "region")), table ? table : "-",
-		       t ? spgw_table_zh(t) : "", json_string_value(json_object_get(r, "state")),
+		printf("%-24s %-6s %-22s ", json_string_value(json_object_get(r, "source")),
+		       json_string_value(json_object_get(r, "region")), table ? table : "-");
+		spgw_cmd_cell(stdout, t ? spgw_table_zh(t) : "", 26);
+		printf("%-12s %10lld\n", json_string_value(json_object_get(r, "state")),
 		       (long long)json_integer_value(json_object_get(r, "count")));
 	}
 	if (!json_array_size(sc.rows))
