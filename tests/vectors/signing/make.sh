@@ -7,13 +7,13 @@
 #   sh tests/vectors/signing/make.sh          write every case, then check them all
 #   sh tests/vectors/signing/make.sh check    only check the cases as they are
 #
-# Keys: an existing private.pem in request-<alg>/ or receipt-<alg>/ is reused, so running
-# this again only re-signs. SM2 and ECDSA signatures are randomized: a new run gives new
-# signature bytes for them (equally valid), while Ed25519 gives the same bytes again.
-# The private keys are published test keys: never sign anything real with them.
+# Keys: only public.pem is kept in git. A private.pem left by an earlier run in this checkout
+# is reused, so running again only re-signs; in a fresh checkout new keys are made and every
+# vector changes (equally valid). SM2 and ECDSA signatures are randomized; Ed25519 gives the
+# same bytes for the same key. private.pem is test-only and git-ignored.
 #
-# `check` also runs the national simulator's client, when SPGW_SIM_CLIENT names it, on every
-# good request case: its own code (contrib/national-sim/sim_crypto.c) must give the same
+# `check` also runs the national simulator's client, when SPGW_SIM_CLIENT names it and the
+# private keys of this checkout's last run are there, on every good request case: its own code (contrib/national-sim/sim_crypto.c) must give the same
 # content digest, and for Ed25519, which is deterministic, the same signature header.
 # It cannot check receipts offline: its --verify-receipt needs a live 200 answer.
 #
@@ -342,7 +342,7 @@ check_all() {
 		n=$((n + 1))
 		check_case "$d" || failed=$((failed + 1))
 		if [ -n "${SPGW_SIM_CLIENT:-}" ] && [ -f "$d/body.json" ] &&
-			[ "$(val "$d" expect.txt)" = ok ]; then
+			[ -f "$d/private.pem" ] && [ "$(val "$d" expect.txt)" = ok ]; then
 			check_sim "$d" || failed=$((failed + 1))
 		fi
 	done
