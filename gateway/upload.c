@@ -17,9 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "batch.h"
 #include "buf.h"
@@ -29,71 +27,7 @@
 #include "sign.h"
 #include "upload.h"
 #include "upload_answer.h"
-
-/* An answer larger than this is not a national answer (1000 results with reasons fit in a
- * few hundred KiB). */
-#define ANSWER_MAX (16u << 20)
-
-struct xfer {
-	CURL *easy;
-	struct spgw_batch *b;     /* owned while busy */
-	struct curl_slist *hdrs;
-	unsigned char *gz;        /* owned: the gzipped body, when gzip is on */
-	const unsigned char *wire;
-	size_t wire_len, sent;
-	struct spgw_buf answer;
-	char content_digest[64];
-	long retry_after;         /* seconds, -1 when absent */
-	int busy, paused;
-	char errbuf[CURL_ERROR_SIZE];
-	struct uploader *u;
-};
-
-struct queued {
-	struct queued *next;
-	struct spgw_batch *b;
-};
-
-/* A (region, table) with records waiting, in upload order. */
-struct group {
-	char region[8];
-	char table[64];
-	int level;
-	int64_t after;   /* ready records above this outbox id are still to be looked at */
-	int max_records; /* halved after a 413 */
-	int done;        /* nothing more ready in this round */
-};
-
-struct uploader {
-	const struct spgw_upload_opts *o;
-	const struct spgw_national *n;
-	struct spgw_upload_stats *st;
-	struct spgw_key *key, *national;
-	enum spgw_sign_alg alg;
-	CURLM *multi;
-	struct xfer *x;
-	int nx;
-	struct queued *queue, *queue_tail; /* batches to (re)send, oldest first */
-	struct group *groups;
-	size_t ngroups, gi;
-	int progress;   /* batches formed or settled this round */
-	char *url;      /* BASE/batches */
-	char *path;     /* the path of that URL, as signed */
-	int64_t until;  /* no new request before this (monotonic ms): endpoint backoff */
-	int failures;   /* consecutive transient failures of the endpoint */
-	double tokens;  /* bandwidth cap: bytes that may go out now */
-	int64_t refill_at;
-	int64_t deadline;
-	struct spgw_error *err;
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "upload_int.h"
 
 /* ---- statistics per (region, table) ---- */
 
@@ -227,34 +161,27 @@ static int by_level(const void *a, const void *b)
 
 static enum spgw_rc start_round(struct uploader *u)
 {
+	struct group *old = u->groups;
+	size_t nold = u->ngroups, i, j;
 	int64_t dated = 0;
-	int max[64];
-	size_t i, j;
 	enum spgw_rc rc;
 
-	/* keep what 413s taught us about each group's batch size */
-	for (i = 0; i < u->ngroups && i < 64; i++)
-		max[i] = u->groups[i].max_records;
 	rc = spgw_ledger_resolve_days(u->o->ledger, &dated, u->err);
 	if (rc)
 		return rc;
 	if (dated)
 		spgw_log(SPGW_LOG_INFO, NULL, "%lld records got their business day from the "
 			 "record it is inherited from", (long long)dated);
-	{
-		struct group *old = u->groups;
-		size_t nold = u->ngroups;
-
-		u->groups = NULL;
-		u->ngroups = 0;
-		rc = spgw_ledger_ready_groups(u->o->ledger, add_group, u, u->err);
-		for (i = 0; i < u->ngroups; i++)
-			for (j = 0; j < nold && j < 64; j++)
-				if (!strcmp(old[j].region, u->groups[i].region) &&
-				    !strcmp(old[j].table, u->groups[i].table))
-					u->groups[i].max_records = max[j];
-		spgw_free(old);
-	}
+	u->groups = NULL;
+	u->ngroups = 0;
+	rc = spgw_ledger_ready_groups(u->o->ledger, add_group, u, u->err);
+	/* keep what 413s taught us about each group's batch size */
+	for (i = 0; i < u->ngroups; i++)
+		for (j = 0; j < nold; j++)
+			if (!strcmp(old[j].region, u->groups[i].region) &&
+			    !strcmp(old[j].table, u->groups[i].table))
+				u->groups[i].max_records = old[j].max_records;
+	spgw_free(old);
 	if (rc)
 		return rc;
 	if (u->ngroups > 1)
@@ -285,210 +212,6 @@ static enum spgw_rc next_batch(struct uploader *u, struct spgw_batch **out)
 		else
 			u->gi++;
 	}
-	return SPGW_OK;
-}
-
-/* ---- sending ---- */
-
-static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
-{
-	struct xfer *x = ud;
-	struct uploader *u = x->u;
-	size_t n = size * nitems, left = x->wire_len - x->sent;
-
-	if (n > left)
-		n = left;
-	if (u->n->max_upload_rate > 0 && n > 0) {
-		if (u->tokens < 1) {
-			x->paused = 1;
-			return CURL_READFUNC_PAUSE;
-		}
-		if ((double)n > u->tokens)
-			n = (size_t)u->tokens;
-		u->tokens -= (double)n;
-	}
-	memcpy(buf, x->wire + x->sent, n);
-	x->sent += n;
-	u->st->bytes_sent += (int64_t)n;
-	return n;
-}
-
-static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	size_t n = size * nmemb;
-
-	if (spgw_buf_add(&x->answer, p, n, NULL))
-		return 0; /* over the ceiling: curl fails the transfer, which is retried */
-	return n;
-}
-
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	size_t n = size * nmemb;
-
-	if (n > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-		char v[64];
-		size_t m = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
-		char *s = v, *end;
-		long secs;
-
-		memcpy(v, p + 12, m);
-		v[m] = '\0';
-		while (*s == ' ' || *s == '\t')
-			s++;
-		s[strcspn(s, "\r\n")] = '\0';
-		secs = strtol(s, &end, 10);
-		if (end != s && !*end && secs >= 0) {
-			x->retry_after = secs;
-		} else {
-			time_t when = curl_getdate(s, NULL);
-
-			if (when > 0)
-				x->retry_after = when > time(NULL) ? (long)(when - time(NULL)) : 0;
-		}
-	}
-	return n;
-}
-
-static enum spgw_rc gzip_body(struct xfer *x, struct spgw_error *err)
-{
-	z_stream z;
-	uLong bound;
-	int zrc;
-
-	memset(&z, 0, sizeof(z));
-	/* 31: zlib's window with a gzip wrapper; level 1: the link is the bottleneck only
-	 * when capped, and then any level helps; CPU is what the gateway is short of */
-	if (deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return spgw_error_set(err, SPGW_E_NOMEM, NULL, 0, 0, "zlib could not start");
-	bound = deflateBound(&z, (uLong)x->b->body_len);
-	x->gz = spgw_malloc(bound);
-	if (!x->gz) {
-		deflateEnd(&z);
-		return spgw_error_nomem(err, "compressing a batch");
-	}
-	z.next_in = x->b->body;
-	z.avail_in = (uInt)x->b->body_len;
-	z.next_out = x->gz;
-	z.avail_out = (uInt)bound;
-	zrc = deflate(&z, Z_FINISH);
-	x->wire_len = z.total_out;
-	deflateEnd(&z);
-	if (zrc != Z_STREAM_END)
-		return spgw_error_set(err, SPGW_E_IO, NULL, 0, 0, "zlib could not compress a "
-				      "batch (%d)", zrc);
-	x->wire = x->gz;
-	return SPGW_OK;
-}
-
-static enum spgw_rc add_header(struct xfer *x, const char *name, const char *value,
-			       struct spgw_error *err)
-{
-	char line[512];
-	struct curl_slist *h;
-
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	h = curl_slist_append(x->hdrs, line);
-	if (!h)
-		return spgw_error_nomem(err, "building request headers");
-	x->hdrs = h;
-	return SPGW_OK;
-}
-
-static void xfer_reset(struct xfer *x)
-{
-	curl_slist_free_all(x->hdrs);
-	x->hdrs = NULL;
-	spgw_free(x->gz);
-	x->gz = NULL;
-	spgw_buf_free(&x->answer);
-	x->busy = x->paused = 0;
-	x->sent = 0;
-	x->b = NULL;
-}
-
-static enum spgw_rc start(struct uploader *u, struct xfer *x, struct spgw_batch *b)
-{
-	const struct spgw_national *n = u->n;
-	struct spgw_request_auth auth;
-	enum spgw_rc rc;
-
-	x->b = b;
-	x->wire = b->body;
-	x->wire_len = b->body_len;
-	x->sent = 0;
-	x->retry_after = -1;
-	x->errbuf[0] = '\0';
-	spgw_buf_init(&x->answer, ANSWER_MAX, "national answer");
-	if (!b->content_digest[0]) {
-		/* once per batch, not per attempt: SM3 of 1.5 MB is ~5 ms */
-		if (spgw_sign_alg_digest(u->alg) == SPGW_DIGEST_SM3) {
-			char *b64 = spgw_base64_encode(b->sm3, sizeof(b->sm3));
-
-			rc = b64 ? SPGW_OK : spgw_error_nomem(u->err, "a content digest");
-			if (b64)
-				snprintf(b->content_digest, sizeof(b->content_digest), "sm3=%s",
-					 b64);
-			spgw_free(b64);
-		} else {
-			rc = spgw_content_digest(SPGW_DIGEST_SHA256, b->body, b->body_len,
-						 b->content_digest, u->err);
-		}
-		if (rc) {
-			xfer_reset(x);
-			return rc;
-		}
-	}
-	rc = spgw_sign_request_digest(u->key, n->gateway_id, "POST", u->path, b->content_digest,
-				      time(NULL), &auth, u->err);
-	if (!rc && n->gzip)
-		rc = gzip_body(x, u->err);
-	if (!rc)
-		rc = add_header(x, "Content-Type", "application/json; charset=utf-8", u->err);
-	if (!rc && n->gzip)
-		rc = add_header(x, "Content-Encoding", "gzip", u->err);
-	/* no "Expect: 100-continue": it costs a round trip (or a second) per batch */
-	if (!rc)
-		rc = add_header(x, "Expect", "", u->err);
-	if (!rc)
-		rc = add_header(x, "X-SPGW-Gateway", n->gateway_id, u->err);
-	if (!rc)
-		rc = add_header(x, "X-SPGW-Timestamp", auth.timestamp, u->err);
-	if (!rc)
-		rc = add_header(x, "X-SPGW-Nonce", auth.nonce, u->err);
-	if (!rc)
-		rc = add_header(x, "X-SPGW-Content-Digest", auth.content_digest, u->err);
-	if (!rc)
-		rc = add_header(x, "X-SPGW-Signature", auth.signature, u->err);
-	if (rc) {
-		xfer_reset(x);
-		return rc;
-	}
-	snprintf(x->content_digest, sizeof(x->content_digest), "%s", auth.content_digest);
-	curl_easy_setopt(x->easy, CURLOPT_URL, u->url);
-	curl_easy_setopt(x->easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->wire_len);
-	curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
-	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
-	x->busy = 1;
-	b->attempts++;
-	u->st->batches_sent++;
-	if (curl_multi_add_handle(u->multi, x->easy) != CURLM_OK) {
-		xfer_reset(x);
-		return spgw_error_set(u->err, SPGW_E_NOMEM, NULL, 0, 0,
-				      "libcurl could not start a transfer");
-	}
-	spgw_log(SPGW_LOG_DEBUG, b->id, "sending %lld %s records of %s (%zu bytes%s, attempt "
-		 "%lld)", (long long)b->records, b->table, b->region, x->wire_len,
-		 n->gzip ? " gzipped" : "", (long long)b->attempts);
 	return SPGW_OK;
 }
 
@@ -525,23 +248,29 @@ static void back_off(struct uploader *u, long retry_after)
 	u->st->retries++;
 }
 
-/* Give the batch back to the queue to be sent again after the backoff. */
-static enum spgw_rc again(struct uploader *u, struct xfer *x, int status, const char *why,
-			  long retry_after)
+/* Note the attempt and put the transfer's batch first in the queue, same id and bytes. */
+static enum spgw_rc keep(struct uploader *u, struct xfer *x, int status, const char *why)
 {
 	struct spgw_batch *b = x->b;
 	enum spgw_rc rc;
 
 	x->b = NULL;
-	back_off(u, retry_after);
-	spgw_log(SPGW_LOG_WARNING, b->id, "%s; %lld records stay pending and are sent again "
-		 "in %lld ms", why, (long long)b->records, (long long)(u->until - now_ms()));
 	rc = spgw_ledger_batch_attempt(u->o->ledger, b->id, status, why, u->err);
 	if (rc) {
-		spgw_batch_free(b);
+		spgw_batch_free(b); /* stored: it goes again after the next start */
 		return rc;
 	}
 	return enqueue(u, b, 1);
+}
+
+/* Give the batch back to the queue to be sent again after the backoff. */
+static enum spgw_rc again(struct uploader *u, struct xfer *x, int status, const char *why,
+			  long retry_after)
+{
+	back_off(u, retry_after);
+	spgw_log(SPGW_LOG_WARNING, x->b->id, "%s; %lld records stay pending and are sent again "
+		 "in %lld ms", why, (long long)x->b->records, (long long)(u->until - now_ms()));
+	return keep(u, x, status, why);
 }
 
 static void halt(struct uploader *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -567,7 +296,7 @@ static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
 
 	memset(&aerr, 0, sizeof(aerr));
 	rc = spgw_answer_parse(x->answer.data ? x->answer.data : "", x->answer.len, b,
-			       x->content_digest, u->national, &a, &aerr);
+			       b->content_digest, u->national, &a, &aerr);
 	if (rc == SPGW_E_INVALID) {
 		char why[700];
 
@@ -641,12 +370,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 		    cc == CURLE_SSL_CERTPROBLEM) {
 			halt(u, "TLS: %s; check \"ca_file\" and that \"url\" names the host in "
 			     "the national platform's certificate", why);
-			rc = spgw_ledger_batch_attempt(u->o->ledger, b->id, 0, why, u->err);
-			if (!rc)
-				rc = enqueue(u, b, 1);
-			else
-				spgw_batch_free(b);
-			x->b = NULL;
+			rc = keep(u, x, 0, why);
 		} else {
 			rc = again(u, x, 0, why, -1);
 		}
@@ -689,12 +413,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 			     ? "check \"url\" in the gateway file"
 			     : "check \"gateway_id\", the key, that its public key is registered "
 			       "with the national platform for these regions, and the clock");
-		rc = spgw_ledger_batch_attempt(u->o->ledger, b->id, (int)status, why, u->err);
-		if (!rc)
-			rc = enqueue(u, b, 1);
-		else
-			spgw_batch_free(b);
-		x->b = NULL;
+		rc = keep(u, x, (int)status, why);
 		break;
 	case 409:
 		if (!strcmp(code, "batch_conflict")) {
@@ -706,12 +425,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 			u->progress++; /* a new round picks them up */
 		} else {
 			/* a nonce replay: the next send signs with a fresh nonce */
-			rc = spgw_ledger_batch_attempt(u->o->ledger, b->id, 409, why, u->err);
-			if (!rc)
-				rc = enqueue(u, b, 1);
-			else
-				spgw_batch_free(b);
-			x->b = NULL;
+			rc = keep(u, x, 409, why);
 		}
 		break;
 	case 413: {
@@ -755,36 +469,11 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 		break;
 	}
 out:
-	xfer_reset(x);
+	spgw_upload_xfer_reset(x);
 	return rc;
 }
 
 /* ---- the loop ---- */
-
-static enum spgw_rc setup_easy(struct uploader *u, struct xfer *x)
-{
-	const struct spgw_national *n = u->n;
-
-	x->easy = curl_easy_init();
-	if (!x->easy)
-		return spgw_error_nomem(u->err, "starting libcurl");
-	x->u = u;
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)n->timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)n->connect_timeout_ms);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(x->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYPEER, n->insecure ? 0L : 1L);
-	curl_easy_setopt(x->easy, CURLOPT_SSL_VERIFYHOST, n->insecure ? 0L : 2L);
-	if (n->ca_file)
-		curl_easy_setopt(x->easy, CURLOPT_CAINFO, n->ca_file);
-	if (n->client_cert) {
-		curl_easy_setopt(x->easy, CURLOPT_SSLCERT, n->client_cert);
-		curl_easy_setopt(x->easy, CURLOPT_SSLKEY, n->client_key);
-	}
-	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "spgw/" SPGW_VERSION);
-	return SPGW_OK;
-}
 
 /* Split BASE into the request URL for batches and the path that is signed. */
 static enum spgw_rc set_url(struct uploader *u)
@@ -850,27 +539,6 @@ static int busy_count(const struct uploader *u)
 	return k;
 }
 
-static void refill(struct uploader *u)
-{
-	int64_t t = now_ms();
-	double cap, rate = (double)u->n->max_upload_rate;
-	int i;
-
-	if (rate <= 0)
-		return;
-	/* a burst of at most 50 ms keeps the cap within a few percent over any second */
-	cap = rate / 20 > 16384 ? rate / 20 : 16384;
-	u->tokens += rate * (double)(t - u->refill_at) / 1000.0;
-	if (u->tokens > cap)
-		u->tokens = cap;
-	u->refill_at = t;
-	for (i = 0; i < u->nx && u->tokens >= 1; i++)
-		if (u->x[i].busy && u->x[i].paused) {
-			u->x[i].paused = 0;
-			curl_easy_pause(u->x[i].easy, CURLPAUSE_CONT);
-		}
-}
-
 static int stopping(const struct uploader *u)
 {
 	return u->st->halted || (u->o->stop && *u->o->stop) ||
@@ -895,7 +563,7 @@ static enum spgw_rc loop(struct uploader *u)
 				break;
 			for (i = 0; i < u->nx && u->x[i].busy; i++)
 				;
-			rc = start(u, &u->x[i], b);
+			rc = spgw_upload_xfer_start(u, &u->x[i], b);
 			if (rc)
 				spgw_batch_free(b); /* stored: it goes again after the next start */
 			busy++;
@@ -925,7 +593,7 @@ static enum spgw_rc loop(struct uploader *u)
 			rc = spgw_error_set(u->err, SPGW_E_IO, NULL, 0, 0, "libcurl poll failed");
 			break;
 		}
-		refill(u);
+		spgw_upload_refill(u);
 		curl_multi_perform(u->multi, &running);
 		while (!rc && (m = curl_multi_info_read(u->multi, &running))) {
 			if (m->msg != CURLMSG_DONE)
@@ -978,7 +646,7 @@ enum spgw_rc spgw_upload_run(const struct spgw_upload_opts *o, struct spgw_uploa
 	}
 	curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.nx);
 	for (i = 0; i < u.nx && !rc; i++)
-		rc = setup_easy(&u, &u.x[i]);
+		rc = spgw_upload_xfer_setup(&u, &u.x[i]);
 	if (rc)
 		goto out;
 	u.refill_at = now_ms();
@@ -997,7 +665,7 @@ out:
 		if (u.x[i].busy)
 			curl_multi_remove_handle(u.multi, u.x[i].easy);
 		spgw_batch_free(u.x[i].b);
-		xfer_reset(&u.x[i]);
+		spgw_upload_xfer_reset(&u.x[i]);
 		if (u.x[i].easy)
 			curl_easy_cleanup(u.x[i].easy);
 	}
