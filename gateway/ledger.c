@@ -26,15 +26,15 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 	[LEDGER_ST_COMMIT] = "COMMIT",
 	[LEDGER_ST_ROLLBACK] = "ROLLBACK",
 	[LEDGER_ST_HEAD] =
-		"SELECT version, digest FROM outbox"
+		"SELECT version, digest, id, valid FROM outbox"
 		" WHERE region = ?1 AND spgl_table = ?2 AND record_key = ?3"
 		" ORDER BY version DESC LIMIT 1",
 	[LEDGER_ST_PUT] =
 		"INSERT INTO outbox (region, spgl_table, record_key, version, day, digest,"
 		" source, state, created_at, bkey, day_rule, day_table, day_ref, parent_table,"
-		" parent_ref)"
+		" parent_ref, valid)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13,"
-		" ?14)",
+		" ?14, ?15)",
 	[LEDGER_ST_PUT_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?1, ?2)",
 	[LEDGER_ST_CURSOR_GET] = "SELECT cursor FROM cursors WHERE source = ?1",
 	[LEDGER_ST_CURSOR_SET] =
@@ -59,6 +59,12 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" WHERE id = ?1 AND resolved = 0",
 	[LEDGER_ST_Q_UPDATE] =
 		"UPDATE quarantine SET mapped = ?2, reasons = ?3 WHERE id = ?1 AND resolved = 0",
+	/* the outbox_parent index finds one case's steps; SQLite's bare-column rule makes
+	 * bkey and valid those of the row with max(version), the newest of each key */
+	[LEDGER_ST_CHILDREN] =
+		"SELECT record_key, bkey, valid, max(version) FROM outbox"
+		" WHERE region = ?1 AND spgl_table = ?2 AND parent_ref = ?3"
+		" AND parent_ref IS NOT NULL GROUP BY record_key",
 };
 
 /*
@@ -290,10 +296,20 @@ enum spgw_rc spgw_ledger_cursor_set(struct spgw_ledger *l, const char *source,
 
 /* ---- outbox ---- */
 
+/* SPGW_VALID_* of an outbox row's valid column. */
+static int column_valid(sqlite3_stmt *s, int col)
+{
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return SPGW_VALID_NONE;
+	return sqlite3_column_int(s, col) ? SPGW_VALID_YES : SPGW_VALID_NO;
+}
+
 enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_record *r,
-			     enum spgw_put_result *result, struct spgw_error *err)
+			     enum spgw_put_result *result, struct spgw_ledger_head *head,
+			     struct spgw_error *err)
 {
 	sqlite3_stmt *h = l->st[LEDGER_ST_HEAD], *s = l->st[LEDGER_ST_PUT], *sd;
+	struct spgw_ledger_head found = { 0 };
 	sqlite3_int64 version = 0;
 	int same = 0, src;
 	enum spgw_rc rc;
@@ -314,13 +330,22 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 
 		version = sqlite3_column_int64(h, 0);
 		same = d && r->digest && !strcmp(d, r->digest);
+		found.id = sqlite3_column_int64(h, 2);
+		found.version = version;
+		found.valid = column_valid(h, 3);
 		src = SQLITE_DONE;
 	}
 	sqlite3_reset(h);
 	if (src != SQLITE_DONE)
 		goto fail;
+	if (head)
+		*head = found;
 	if (same) {
 		*result = SPGW_PUT_UNCHANGED;
+		return SPGW_OK;
+	}
+	if (version && r->hold_changes) {
+		*result = SPGW_PUT_CHANGED;
 		return SPGW_OK;
 	}
 	spgw_ledger_bind_text(s, 1, r->region);
@@ -338,6 +363,10 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 	spgw_ledger_bind_text(s, 12, r->day ? NULL : r->day_ref);
 	spgw_ledger_bind_text(s, 13, r->parent_ref && r->parent_ref[0] ? r->parent_table : NULL);
 	spgw_ledger_bind_text(s, 14, r->parent_ref && r->parent_ref[0] ? r->parent_ref : NULL);
+	if (r->valid == SPGW_VALID_NONE)
+		sqlite3_bind_null(s, 15);
+	else
+		sqlite3_bind_int(s, 15, r->valid == SPGW_VALID_YES);
 	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src != SQLITE_DONE)
@@ -362,6 +391,63 @@ fail:
 		snprintf(key, sizeof(key), "%s/%s", r->table, r->key);
 		spgw_error_key(err, key);
 	}
+	return rc;
+}
+
+enum spgw_rc spgw_ledger_version_data(struct spgw_ledger *l, int64_t id, char **data,
+				      size_t *len, struct spgw_error *err)
+{
+	static const char sql[] = "SELECT data FROM outbox_data WHERE id = ?1";
+	sqlite3_stmt *s = NULL;
+	enum spgw_rc rc = SPGW_OK;
+	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
+
+	*data = NULL;
+	*len = 0;
+	if (src == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		src = sqlite3_step(s);
+	}
+	if (src == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+		*data = d ? spgw_malloc(n + 1) : NULL;
+		if (!*data)
+			rc = spgw_error_nomem(err, "reading a record version");
+		else {
+			memcpy(*data, d, n);
+			(*data)[n] = '\0';
+			*len = n;
+		}
+	} else if (src == SQLITE_DONE) {
+		rc = spgw_error_set(err, SPGW_E_NOTFOUND, NULL, 0, 0,
+				    "outbox version %lld has no data", (long long)id);
+	} else {
+		rc = spgw_ledger_db_fail(l, src, "reading a record version", err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+enum spgw_rc spgw_ledger_children_each(struct spgw_ledger *l, const char *region,
+				       const char *table, const char *parent_ref,
+				       spgw_ledger_child_fn fn, void *ud,
+				       struct spgw_error *err)
+{
+	sqlite3_stmt *s = l->st[LEDGER_ST_CHILDREN];
+	enum spgw_rc rc = SPGW_OK;
+	int src;
+
+	spgw_ledger_bind_text(s, 1, region);
+	spgw_ledger_bind_text(s, 2, table);
+	spgw_ledger_bind_text(s, 3, parent_ref);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW && !rc)
+		rc = fn(ud, (const char *)sqlite3_column_text(s, 0),
+			(const char *)sqlite3_column_text(s, 1), column_valid(s, 2));
+	sqlite3_reset(s);
+	if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = spgw_ledger_db_fail(l, src, "reading a record's siblings", err);
 	return rc;
 }
 

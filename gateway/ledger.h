@@ -55,17 +55,52 @@ struct spgw_outbox_record {
 	const char *day_rule;     /* "inherit" / "earliest_child" when day is NULL */
 	const char *day_table, *day_ref;
 	const char *parent_table, *parent_ref;
+	/* 数据有效标识 (SJYXBS) of `data`: SPGW_VALID_YES/NO, or SPGW_VALID_NONE for a table
+	 * without it (zero, so a zeroed struct says "none"). */
+	int valid;
+	/* Nonzero: a changed version is not written but reported as SPGW_PUT_CHANGED with the
+	 * newest version in *head, so the caller can make the change append-only first. */
+	int hold_changes;
 };
+
+enum { SPGW_VALID_NONE = 0, SPGW_VALID_NO = 1, SPGW_VALID_YES = 2 };
 
 enum spgw_put_result {
 	SPGW_PUT_NEW = 0,       /* first version of this (region, table, key) */
 	SPGW_PUT_VERSION = 1,   /* a changed version: queued after the earlier ones */
 	SPGW_PUT_UNCHANGED = 2, /* same digest as the newest version: nothing written */
+	SPGW_PUT_CHANGED = 3,   /* hold_changes: the digest differs, nothing written */
 };
 
-/* Inside a transaction: add a record version to the outbox (state pending). */
+/* The newest version of a key, as spgw_ledger_put() found it. */
+struct spgw_ledger_head {
+	int64_t id, version;
+	int valid; /* SPGW_VALID_* */
+};
+
+/*
+ * Inside a transaction: add a record version to the outbox (state pending). `head` (may be
+ * NULL) receives the newest earlier version when there is one (id 0 otherwise).
+ */
 enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_record *r,
-			     enum spgw_put_result *result, struct spgw_error *err);
+			     enum spgw_put_result *result, struct spgw_ledger_head *head,
+			     struct spgw_error *err);
+
+/* The canonical JSON of the outbox version `id`: *data is new (spgw_free), *len its size. */
+enum spgw_rc spgw_ledger_version_data(struct spgw_ledger *l, int64_t id, char **data,
+				      size_t *len, struct spgw_error *err);
+
+/*
+ * The newest version of each record of `table` whose parent reference is `parent_ref`
+ * (outbox_refs.h), in no particular order, with its schema key and validity. Used by the
+ * sequence check over one case's handling steps. Strings are borrowed for the call.
+ */
+typedef enum spgw_rc (*spgw_ledger_child_fn)(void *ud, const char *record_key,
+					     const char *bkey, int valid);
+enum spgw_rc spgw_ledger_children_each(struct spgw_ledger *l, const char *region,
+				       const char *table, const char *parent_ref,
+				       spgw_ledger_child_fn fn, void *ud,
+				       struct spgw_error *err);
 
 /* A refused record. All strings borrowed for the call; NULL where unknown. */
 struct spgw_quarantine_record {

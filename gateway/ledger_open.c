@@ -210,6 +210,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX outbox_dead ON outbox (region, spgl_table, id) WHERE state = 'dead';"
 	"CREATE VIEW outbox_records AS"
 	"  SELECT o.*, d.data FROM outbox o JOIN outbox_data d ON d.id = o.id;",
+	/* 5: a version's 数据有效标识 (SJYXBS) beside it. Corrections are append-only (an
+	 * invalidation before the corrected row), which needs the newest version's flag on
+	 * every changed put; counts of valid records and the handling-step sequence check read
+	 * it too. NULL for a table without the field. */
+	"ALTER TABLE outbox ADD COLUMN valid INTEGER CHECK (valid IS NULL OR valid = 0 OR valid = 1);"
+	"UPDATE outbox SET valid = (SELECT CASE json_extract(d.data, '$.SJYXBS')"
+	"  WHEN 1 THEN 1 WHEN 0 THEN 0 END FROM outbox_data d WHERE d.id = outbox.id);"
+	"DROP VIEW outbox_records;"
+	"CREATE VIEW outbox_records AS"
+	"  SELECT o.*, d.data FROM outbox o JOIN outbox_data d ON d.id = o.id;",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

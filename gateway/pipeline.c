@@ -18,6 +18,7 @@
 #include "spgw_limits.h"
 #include "mem.h"
 #include "outbox_refs.h"
+#include "sequence.h"
 #include "validate.h"
 
 struct spgw_pipeline {
@@ -27,6 +28,7 @@ struct spgw_pipeline {
 	struct spgw_buf canon;         /* reused for every record's canonical form */
 	struct spgw_reasons reasons;   /* reused for every record's validation */
 	struct spgw_outbox_refs refs;  /* the last prepared record's relatives */
+	int valid;                     /* ...and its SPGW_VALID_* */
 	spgw_pipeline_observe_fn observe;
 	void *observe_ud;
 };
@@ -55,6 +57,7 @@ struct pending {
 	size_t data_len;
 	char digest[80];
 	struct spgw_outbox_refs refs;
+	int valid;
 };
 
 enum spgw_rc spgw_pipeline_new(const struct spgw_schema *schema, struct spgw_ledger *ledger,
@@ -177,14 +180,24 @@ static enum spgw_rc quarantine_whole(struct record_ctx *c, const char *code, con
 	return rc;
 }
 
+/* A record's 数据有效标识 (SJYXBS) as SPGW_VALID_*. */
+static int valid_of(const struct spgw_table *t, const json_t *record)
+{
+	const json_t *v = json_object_get(record, "SJYXBS");
+
+	if (!t || !spgw_table_field(t, "SJYXBS"))
+		return SPGW_VALID_NONE;
+	return json_is_integer(v) && json_integer_value(v) == 0 ? SPGW_VALID_NO : SPGW_VALID_YES;
+}
+
 /*
  * Validate a mapped record and compute what the outbox needs. Returns SPGW_OK with
  * p->canon holding the canonical form, p->refs its relatives, `digest` and `day` filled (day
  * "" when the schema's rule derives it later), or SPGW_E_INVALID with p->reasons filled.
  */
 static enum spgw_rc prepare(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
-			    const char *table, json_t *record, char digest[80], char day[11],
-			    struct spgw_error *err)
+			    const char *table, const char *key, json_t *record, char digest[80],
+			    char day[11], struct spgw_error *err)
 {
 	const struct spgw_table *t;
 	const struct spgw_table *parent = NULL;
@@ -228,37 +241,175 @@ static enum spgw_rc prepare(struct spgw_pipeline *p, const struct spgw_pipeline_
 		spgw_outbox_refs(t, record, &p->refs);
 	else
 		memset(&p->refs, 0, sizeof(p->refs));
+	p->valid = valid_of(t, record);
+	if (t && p->ledger && spgw_table_sequence(t)) {
+		rc = spgw_sequence_check(p->ledger, src->region, t, &p->refs, key, record,
+					 &p->reasons, err);
+		if (rc)
+			return rc;
+		if (p->reasons.n)
+			return SPGW_E_INVALID;
+	}
 	return SPGW_OK;
 }
 
+/* One version as the outbox takes it. */
+struct version {
+	const char *table, *key, *day, *digest, *data;
+	size_t data_len;
+	const struct spgw_outbox_refs *refs;
+	int valid;
+};
+
+static enum spgw_rc put_one(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
+			    const struct version *v, int hold, enum spgw_put_result *res,
+			    struct spgw_ledger_head *head, struct spgw_pipeline_stats *st,
+			    struct spgw_error *err);
+
+/* What a withdrawal or correction says in SJWXYY when the source gives no reason. */
+#define CORRECTED_REASON "地方系统已更正此记录，原数据作废（corrected at source）"
+#define WITHDRAWN_REASON "地方系统已撤销此记录（withdrawn at source）"
+
+/*
+ * Store `head_data` (an earlier version's canonical JSON) again marked invalid (SJYXBS 0)
+ * with SJWXYY `why`: the invalidation row of shared/spgl/README.md. Validated and put like
+ * any record; SPGW_E_INVALID with p->reasons when it does not validate.
+ */
+static enum spgw_rc put_invalidation(struct spgw_pipeline *p,
+				     const struct spgw_pipeline_source *src, const char *table,
+				     const char *key, const char *head_data, size_t head_len,
+				     const char *why, struct spgw_pipeline_stats *st,
+				     struct spgw_error *err)
+{
+	json_t *rec = spgw_json_parse(head_data, head_len, NULL);
+	enum spgw_put_result res;
+	struct version v;
+	char digest[80], day[11];
+	enum spgw_rc rc;
+
+	if (!rec || json_object_set_new(rec, "SJYXBS", json_integer(0)) ||
+	    json_object_set_new(rec, "SJWXYY", json_string(why))) {
+		json_decref(rec);
+		return spgw_error_nomem(err, "building an invalidation row");
+	}
+	rc = prepare(p, src, table, key, rec, digest, day, err);
+	if (!rc) {
+		v.table = table;
+		v.key = key;
+		v.day = day;
+		v.digest = digest;
+		v.data = p->canon.data;
+		v.data_len = p->canon.len;
+		v.refs = &p->refs;
+		v.valid = SPGW_VALID_NO;
+		rc = put_one(p, src, &v, 0, &res, NULL, st, err);
+	}
+	json_decref(rec);
+	return rc;
+}
+
+/*
+ * Store a validated version; the national side is append-only (shared/spgl/README.md,
+ * "Corrections are append-only"). A changed version of a key is never a silent overwrite:
+ *   - a withdrawal (SJYXBS 0) is stored as the newest earlier data marked invalid with the
+ *     new reason, so the national side sees what it is withdrawing;
+ *   - a correction of a valid version stores that version marked invalid first, then the
+ *     new data; the uploader sends versions of one key in order, never two in one batch;
+ *   - data after a withdrawal (a record restored at source) is stored as it is.
+ * Returns SPGW_E_INVALID (p->reasons) when the invalidation row does not validate.
+ */
 static enum spgw_rc put(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
 			const char *table, const char *key, const char *day, const char *digest,
 			const char *data, size_t data_len, const struct spgw_outbox_refs *refs,
-			struct spgw_pipeline_stats *st, struct spgw_error *err)
+			int valid, struct spgw_pipeline_stats *st, struct spgw_error *err)
 {
-	struct spgw_outbox_record r;
-	enum spgw_put_result res = SPGW_PUT_NEW;
+	struct version v = { table, key, day, digest, data, data_len, refs, valid };
+	struct spgw_outbox_refs *saved_refs = NULL;
+	struct spgw_ledger_head head;
+	enum spgw_put_result res;
+	char *head_data = NULL, *saved = NULL, saved_day[11], saved_digest[80];
+	const char *why = NULL;
+	json_t *mine = NULL;
+	size_t head_len = 0;
 	enum spgw_rc rc;
 
 	if (!p->ledger)
 		return SPGW_OK;
+	rc = put_one(p, src, &v, valid != SPGW_VALID_NONE, &res, &head, st, err);
+	if (rc || res != SPGW_PUT_CHANGED)
+		return rc;
+	if (valid == SPGW_VALID_YES && head.valid != SPGW_VALID_YES)
+		return put_one(p, src, &v, 0, &res, NULL, st, err); /* restored after withdrawal */
+	rc = spgw_ledger_version_data(p->ledger, head.id, &head_data, &head_len, err);
+	if (rc)
+		return rc;
+	if (valid == SPGW_VALID_NO) {
+		mine = spgw_json_parse(data, data_len, NULL);
+		why = json_string_value(json_object_get(mine, "SJWXYY"));
+		rc = put_invalidation(p, src, table, key, head_data, head_len,
+				      why && why[0] ? why : WITHDRAWN_REASON, st, err);
+		goto out;
+	}
+	/* a correction: the new data and its relatives may live in p->canon and p->refs,
+	 * which building the invalidation row reuses */
+	saved = spgw_strndup(data, data_len);
+	saved_refs = spgw_malloc(sizeof(*saved_refs));
+	if (!saved || !saved_refs) {
+		rc = spgw_error_nomem(err, "storing a corrected record");
+		goto out;
+	}
+	*saved_refs = *refs;
+	snprintf(saved_day, sizeof(saved_day), "%s", day ? day : "");
+	snprintf(saved_digest, sizeof(saved_digest), "%s", digest);
+	rc = put_invalidation(p, src, table, key, head_data, head_len, CORRECTED_REASON, st, err);
+	if (rc)
+		goto out;
+	v.data = saved;
+	v.day = saved_day;
+	v.digest = saved_digest;
+	v.refs = saved_refs;
+	rc = put_one(p, src, &v, 0, &res, NULL, st, err);
+out:
+	json_decref(mine);
+	spgw_free(head_data);
+	spgw_free(saved);
+	spgw_free(saved_refs);
+	return rc;
+}
+
+static enum spgw_rc put_one(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
+			    const struct version *v, int hold, enum spgw_put_result *result,
+			    struct spgw_ledger_head *head, struct spgw_pipeline_stats *st,
+			    struct spgw_error *err)
+{
+	const char *table = v->table, *key = v->key, *day = v->day;
+	const struct spgw_outbox_refs *refs = v->refs;
+	struct spgw_outbox_record r;
+	enum spgw_put_result res = SPGW_PUT_NEW;
+	enum spgw_rc rc;
+
 	r.source = src->name;
 	r.region = src->region;
 	r.table = table;
 	r.key = key;
 	r.day = day && day[0] ? day : NULL;
-	r.digest = digest;
-	r.data = data;
-	r.data_len = data_len;
+	r.digest = v->digest;
+	r.data = v->data;
+	r.data_len = v->data_len;
+	r.valid = v->valid;
+	r.hold_changes = hold;
 	r.bkey = refs->bkey;
 	r.day_rule = refs->day_rule;
 	r.day_table = refs->day_table;
 	r.day_ref = refs->day_ref;
 	r.parent_table = refs->parent_table;
 	r.parent_ref = refs->parent_ref;
-	rc = spgw_ledger_put(p->ledger, &r, &res, err);
+	rc = spgw_ledger_put(p->ledger, &r, &res, head, err);
 	if (rc)
 		return rc;
+	*result = res;
+	if (res == SPGW_PUT_CHANGED)
+		return SPGW_OK; /* nothing written yet: put() decides */
 	if (res == SPGW_PUT_NEW)
 		st->added++;
 	else if (res == SPGW_PUT_VERSION)
@@ -290,7 +441,7 @@ static enum spgw_rc on_output(void *ud, const char *table, const char *key, json
 		rc = quarantine(c, table, key, record, mreasons);
 		goto out;
 	}
-	rc = prepare(p, c->src, table, record, digest, day, c->err);
+	rc = prepare(p, c->src, table, key, record, digest, day, c->err);
 	if (rc == SPGW_E_INVALID) {
 		rc = quarantine(c, table, key, record, &p->reasons);
 		goto out;
@@ -298,8 +449,10 @@ static enum spgw_rc on_output(void *ud, const char *table, const char *key, json
 	if (rc)
 		goto out;
 	observe(p, c->src, table, key, record, &p->reasons);
-	rc = put(p, c->src, table, key, day, digest, p->canon.data, p->canon.len, &p->refs, c->st,
-		 c->err);
+	rc = put(p, c->src, table, key, day, digest, p->canon.data, p->canon.len, &p->refs,
+		 p->valid, c->st, c->err);
+	if (rc == SPGW_E_INVALID) /* the earlier version it corrects cannot be invalidated */
+		rc = quarantine(c, table, key, record, &p->reasons);
 out:
 	json_decref(record);
 	return rc;
@@ -432,7 +585,7 @@ static enum spgw_rc on_replay_output(void *ud, const char *table, const char *ke
 		rc = spgw_reasons_merge(c->replay_reasons, mreasons);
 		goto keep_mapped;
 	}
-	rc = prepare(p, c->src, table, record, digest, day, c->err);
+	rc = prepare(p, c->src, table, key, record, digest, day, c->err);
 	if (rc == SPGW_E_INVALID) {
 		c->failed++;
 		rc = spgw_reasons_merge(c->replay_reasons, &p->reasons);
@@ -450,6 +603,7 @@ static enum spgw_rc on_replay_output(void *ud, const char *table, const char *ke
 	}
 	pd->data_len = p->canon.len;
 	pd->refs = p->refs;
+	pd->valid = p->valid;
 	snprintf(pd->digest, sizeof(pd->digest), "%s", digest);
 	pd->next = c->pending;
 	c->pending = pd;
@@ -510,7 +664,7 @@ enum spgw_rc spgw_pipeline_replay(struct spgw_pipeline *p, const struct spgw_pip
 	if (c.matched && !c.failed) {
 		for (pd = c.pending; pd; pd = pd->next) {
 			rc = put(p, src, pd->table, pd->key, pd->day, pd->digest, pd->data,
-				 pd->data_len, &pd->refs, st, err);
+				 pd->data_len, &pd->refs, pd->valid, st, err);
 			if (rc)
 				goto out;
 		}

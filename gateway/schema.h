@@ -58,6 +58,17 @@ const char *const *spgw_table_key(const struct spgw_table *t);
 const struct spgw_table *spgw_table_parent(const struct spgw_table *t, size_t i,
 					   const char *const **fields,
 					   const char *const **parent_fields);
+/*
+ * An event log kept in a table (schema "sequence"): the records sharing the table's first
+ * parent, ordered by `time`, carry codes in `field` that must follow `rule` (sequence.h).
+ * Both are key fields, at positions field_pos and time_pos of spgw_table_key().
+ */
+struct spgw_sequence {
+	const char *rule, *field, *time;
+	size_t field_pos, time_pos;
+};
+/* NULL when the table keeps no event log. */
+const struct spgw_sequence *spgw_table_sequence(const struct spgw_table *t);
 const char *spgw_table_zh(const struct spgw_table *t);   /* "项目基本信息表" */
 int spgw_table_level(const struct spgw_table *t);        /* upload level, 0 first */
 size_t spgw_table_field_count(const struct spgw_table *t);

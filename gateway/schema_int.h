@@ -67,6 +67,8 @@ struct spgw_table {
 	const char **day_via; /* owned array, NULL-terminated */
 	struct spgw_rule *rules; /* owned */
 	size_t nrules;
+	struct spgw_sequence seq; /* valid when has_seq */
+	int has_seq;
 };
 
 struct spgw_schema {

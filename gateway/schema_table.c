@@ -277,7 +277,7 @@ void spgw_schema_load_table(struct spgw_schema_loader *ld, size_t idx, const jso
 			    struct spgw_table *t)
 {
 	static const char *const keys[] = { "name",    "zh",  "level", "mark",	 "note", "key",
-					    "parents", "day", "rules", "fields", NULL };
+					    "parents", "day", "rules", "fields", "sequence", NULL };
 	char path[160];
 	const json_t *fields;
 	json_int_t n;
@@ -597,10 +597,86 @@ static int find_cycle(const struct spgw_table *t, const struct spgw_table *start
 	return 0;
 }
 
+/* Position of `name` in the table's key, or -1. */
+static int key_pos(const struct spgw_table *t, const char *name)
+{
+	int i;
+
+	for (i = 0; name && t->key && t->key[i]; i++)
+		if (!strcmp(t->key[i], name))
+			return i;
+	return -1;
+}
+
+/*
+ * "sequence": {"rule": "blzt", "field": "BLZT", "time": "BLSJ"}: the records sharing this
+ * table's first parent form an event log whose codes must follow `rule` in time order.
+ * Both fields must be in the unique key: siblings are then read from their keys alone.
+ */
+static void load_sequence(struct spgw_schema_loader *ld, struct spgw_table *t)
+{
+	static const char *const keys[] = { "rule", "field", "time", "note", NULL };
+	const json_t *q = json_object_get(t->def, "sequence");
+	const char *rule, *f, *tm;
+	const struct spgw_field *fd, *td;
+	char path[200];
+
+	if (!q)
+		return;
+	snprintf(path, sizeof(path), "tables.%s.sequence", t->name);
+	if (!json_is_object(q)) {
+		spgw_schema_problem(ld, SPGW_E_SCHEMA, path, NULL,
+				    "\"sequence\" must be {\"rule\": ..., \"field\": F, "
+				    "\"time\": T}");
+		return;
+	}
+	spgw_schema_check_keys(ld, q, path, keys);
+	rule = spgw_schema_get_str(ld, q, "rule", path, 1);
+	f = spgw_schema_get_str(ld, q, "field", path, 1);
+	tm = spgw_schema_get_str(ld, q, "time", path, 1);
+	if (!rule || !f || !tm)
+		return;
+	if (strcmp(rule, "blzt")) {
+		spgw_schema_problem(ld, SPGW_E_SCHEMA, path, "rule",
+				    "unknown sequence rule \"%s\" (known: blzt)", rule);
+		return;
+	}
+	fd = spgw_table_field(t, f);
+	td = spgw_table_field(t, tm);
+	if (!fd || !td) {
+		spgw_schema_problem(ld, SPGW_E_SCHEMA, path, NULL, "unknown field \"%s\"",
+				    fd ? tm : f);
+		return;
+	}
+	if (fd->type != SPGW_FT_INT || (td->type != SPGW_FT_DATETIME && td->type != SPGW_FT_DATE)) {
+		spgw_schema_problem(ld, SPGW_E_SCHEMA, path, NULL,
+				    "%s must be an int field and %s a date or datetime field", f, tm);
+		return;
+	}
+	if (key_pos(t, f) < 0 || key_pos(t, tm) < 0 || !t->nparents) {
+		spgw_schema_problem(ld, SPGW_E_SCHEMA, path, NULL,
+				    "%s and %s must be in the table's key, and the table must have a "
+				    "parent (the log's owner)", f, tm);
+		return;
+	}
+	t->seq.rule = rule;
+	t->seq.field = f;
+	t->seq.time = tm;
+	t->seq.field_pos = (size_t)key_pos(t, f);
+	t->seq.time_pos = (size_t)key_pos(t, tm);
+	t->has_seq = 1;
+}
+
 void spgw_schema_link_table(struct spgw_schema_loader *ld, struct spgw_table *t)
 {
 	load_parents(ld, t);
 	load_rules(ld, t);
+	load_sequence(ld, t);
+}
+
+const struct spgw_sequence *spgw_table_sequence(const struct spgw_table *t)
+{
+	return t->has_seq ? &t->seq : NULL;
 }
 
 void spgw_schema_link_day(struct spgw_schema_loader *ld, struct spgw_table *t)

@@ -191,6 +191,7 @@ static void fullwidth(char *dst, const char *src)
 struct expect {
 	long xmjbxxb, xmdwxxb, blxxxxb;            /* records the outbox should hold */
 	long bad_uscc, bad_date, bad_code, bad_blzt, bad_row; /* quarantine entries */
+	long bad_seq; /* steps after a refused 受理: out of order without it (sequence.c) */
 };
 
 static int open_out(struct out *o, const struct opts *op, const char *table, long n)
@@ -305,7 +306,7 @@ int main(int argc, char **argv)
 		char spdw[2048], gcfl[8], tdhqfs[8], jsxz[8], xmzjsx[8], county[8], gbhy[8];
 		const char *vals[31];
 		int dirty = (int)pick(100) < op.dirty_pct ? 1 + (int)pick(5) : 0;
-		int y = 2026, m = 1 + (int)pick(11), d = 1 + (int)pick(28), nu, u, k, nsteps, c;
+		int y = 2026, m = 1 + (int)pick(11), d = 1 + (int)pick(28), nu, u, k, nsteps, c, broken;
 		char *p;
 
 		if (prow == 0) {
@@ -404,6 +405,7 @@ int main(int argc, char **argv)
 			snprintf(slbm, sizeof(slbm), "%s-%ld-%d", op.region, i + 1, c + 1);
 			snprintf(gcdm, sizeof(gcdm), "%s", xmdm);
 			make_uscc(dwdm, op.region, 0);
+			broken = 0;
 			for (k = 0; k < nsteps; k++) {
 				const char *sv[9];
 				int bad = dirty == 4 && c == 0 && k == 1;
@@ -443,8 +445,12 @@ int main(int argc, char **argv)
 				emit_row(&so, op.jsonl, scols, sv, 9);
 				if (bad)
 					ex.bad_blzt++;
+				else if (broken)
+					ex.bad_seq++;
 				else
 					ex.blxxxxb++;
+				/* with its 受理 (3) refused, the case's later steps break its order */
+				broken |= bad;
 			}
 		}
 	}
@@ -462,9 +468,10 @@ int main(int argc, char **argv)
 		"{\"region\":\"%s\",\"seed\":%llu,\"projects\":%ld,\n"
 		" \"outbox\":{\"SPGL_XMJBXXB\":%ld,\"SPGL_XMDWXXB\":%ld,\"SPGL_XMSPSXBLXXXXB\":%ld},\n"
 		" \"quarantine\":{\"JSDWDM checkdigit\":%ld,\"SBSJ format\":%ld,\"LXLX code\":%ld,"
-		"\"BLZT code\":%ld,\"bad row\":%ld}}\n",
+		"\"BLZT code\":%ld,\"BLZT sequence\":%ld,\"bad row\":%ld}}\n",
 		op.region, (unsigned long long)op.seed, op.projects, ex.xmjbxxb, ex.xmdwxxb,
-		ex.blxxxxb, ex.bad_uscc, ex.bad_date, ex.bad_code, ex.bad_blzt, ex.bad_row);
+		ex.blxxxxb, ex.bad_uscc, ex.bad_date, ex.bad_code, ex.bad_blzt, ex.bad_seq,
+		ex.bad_row);
 	fclose(ef);
 	if (op.gbk) {
 		iconv_close(po.cd);

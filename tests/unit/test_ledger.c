@@ -106,7 +106,7 @@ static enum spgw_rc put(struct spgw_ledger *l, const char *region, const char *t
 	r.digest = digest;
 	r.data = data;
 	r.data_len = strlen(data);
-	return spgw_ledger_put(l, &r, res, err);
+	return spgw_ledger_put(l, &r, res, NULL, err);
 }
 
 static enum spgw_put_result put_ok(struct spgw_ledger *l, const char *key, const char *data)
@@ -133,7 +133,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
 	mode = scratch_peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -157,7 +157,7 @@ START_TEST(migrations_applied)
 	scratch_poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
 	ck_assert_int_eq(
 		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				 "name IN ('cursors', 'outbox', 'quarantine')"),
@@ -169,7 +169,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(migration_3_keeps_records)
 	free(sql);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 2);
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
 	s = scratch_peek_text(
 		"SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
 		" (SELECT * FROM outbox_records ORDER BY id)");
@@ -237,7 +237,7 @@ START_TEST(migration_4_keeps_ids)
 	/* back to version 3, the newest record gone: its id must not come back */
 	scratch_poke("DELETE FROM outbox WHERE record_key = 'K3'; PRAGMA user_version = 3;");
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 4);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
 	begin(l);
 	put_ok(l, "K4", "{\"a\":4}");
 	commit(l);
@@ -256,6 +256,31 @@ START_TEST(migration_4_keeps_ids)
 				  " WHERE integrity_check = 'ok'"),
 			 0);
 	scratch_poke_fails("UPDATE outbox SET state = 'lost' WHERE record_key = 'K1'");
+}
+END_TEST
+
+/* Migration 5 gives every existing version its 数据有效标识 from its data: 1, 0, or NULL for
+ * data without one; the view still shows each version with its JSON. */
+START_TEST(migration_5_fills_valid)
+{
+	struct spgw_ledger *l = open_ok();
+	char *s;
+
+	begin(l);
+	put_ok(l, "K1", "{\"SJYXBS\":1}");
+	put_ok(l, "K2", "{\"SJYXBS\":0,\"SJWXYY\":\"x\"}");
+	put_ok(l, "K3", "{\"a\":3}");
+	commit(l);
+	spgw_ledger_close(l);
+	scratch_poke("ALTER TABLE outbox DROP COLUMN valid; PRAGMA user_version = 4;");
+	l = open_ok();
+	spgw_ledger_close(l);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	s = scratch_peek_text("SELECT group_concat(record_key || '=' || ifnull(valid, 'null'), ' ')"
+			      " FROM (SELECT * FROM outbox_records ORDER BY id)");
+	ck_assert_str_eq(s, "K1=1 K2=0 K3=null");
+	free(s);
+	scratch_poke_fails("UPDATE outbox SET valid = 2 WHERE record_key = 'K1'");
 }
 END_TEST
 
@@ -509,7 +534,7 @@ START_TEST(put_day_unknown)
 	enum spgw_put_result res;
 
 	begin(l);
-	ck_assert_int_eq(spgw_ledger_put(l, &r, &res, NULL), SPGW_OK);
+	ck_assert_int_eq(spgw_ledger_put(l, &r, &res, NULL, NULL), SPGW_OK);
 	ck_assert_int_eq(res, SPGW_PUT_NEW);
 	commit(l);
 	spgw_ledger_close(l);
@@ -1087,7 +1112,7 @@ START_TEST(put_speed)
 		/* keys in a scattered order, as several cities' records interleave */
 		snprintf(key, sizeof(key), "CC-2026-%09ld", (i * 7919) % total);
 		snprintf(digest, sizeof(digest), "sm3:%064ld", i);
-		ck_assert_int_eq(spgw_ledger_put(l, &r, &res, &err), SPGW_OK);
+		ck_assert_int_eq(spgw_ledger_put(l, &r, &res, NULL, &err), SPGW_OK);
 		if (i % 5000 == 4999 || i + 1 == total)
 			commit(l);
 	}
@@ -1118,6 +1143,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, migrations_applied);
 	tcase_add_test(tc, migration_3_keeps_records);
 	tcase_add_test(tc, migration_4_keeps_ids);
+	tcase_add_test(tc, migration_5_fills_valid);
 	tcase_add_test(tc, two_connections);
 	tcase_add_test(tc, refuse_text_file);
 	tcase_add_test(tc, refuse_other_application);

@@ -112,7 +112,7 @@ static int64_t put_rec(struct spgw_ledger *l, const struct rec *x)
 	r.parent_table = x->ptable;
 	r.parent_ref = x->pref;
 	ck_assert_int_eq(spgw_ledger_begin(l, &err), SPGW_OK);
-	ck_assert_msg(spgw_ledger_put(l, &r, &res, &err) == SPGW_OK, "put: %s", err.text);
+	ck_assert_msg(spgw_ledger_put(l, &r, &res, NULL, &err) == SPGW_OK, "put: %s", err.text);
 	ck_assert_int_ne(res, SPGW_PUT_UNCHANGED);
 	ck_assert_msg(spgw_ledger_commit(l, &err) == SPGW_OK, "commit: %s", err.text);
 	return scratch_peek_int("SELECT max(id) FROM outbox_records");
