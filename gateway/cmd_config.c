@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "cmd.h"
 #include "diag.h"
 #include "mapping.h"
@@ -16,8 +17,9 @@ static void check_help(FILE *out)
 		"Checks the gateway file, every source file, the schema definition, every mapping\n"
 		"(each rule must target a real schema table and field) and every plugin (each is\n"
 		"loaded in its own process and the source's settings are checked against what it\n"
-		"declares). Prints every problem found, as file:line:column: what is wrong, not the\n"
-		"first one only. Exit status 0 when there is none, 3 otherwise.\n");
+		"declares) and the approval catalog when the gateway file names one. Prints every\n"
+		"problem found, as file:line:column: what is wrong, not the first one only. Exit\n"
+		"status 0 when there is none, 3 otherwise.\n");
 }
 
 /* Load each distinct mapping file once, checking it against the schema. */
@@ -72,6 +74,7 @@ int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 {
 	struct spgw_config *c = NULL;
 	struct spgw_schema *s = NULL;
+	struct spgw_catalog *cat = NULL;
 	struct spgw_diag diag;
 	size_t i, nmaps = 0;
 	int status;
@@ -91,6 +94,8 @@ int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		check_plugins(c, &diag);
 		if (s)
 			nmaps = check_mappings(c, s, &diag);
+		if (c->catalog_path)
+			spgw_catalog_load(c->catalog_path, &cat, &diag);
 	}
 	for (i = 0; i < diag.n; i++)
 		spgw_cmd_perror(&diag.items[i]);
@@ -107,6 +112,11 @@ int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	printf("  schema   %s (%s, %zu tables)\n", c->schema_path, spgw_schema_id(s),
 	       spgw_schema_table_count(s));
 	printf("  mappings %zu checked against the schema\n", nmaps);
+	if (cat)
+		printf("  catalog  %s (%s: %zu flows, %zu items, %zu definition records per "
+		       "region)\n",
+		       c->catalog_path, spgw_catalog_name(cat), spgw_catalog_flow_count(cat),
+		       spgw_catalog_item_count(cat), spgw_catalog_record_count(cat));
 	printf("  sources  %zu\n", c->nsources);
 	for (i = 0; i < c->nsources; i++)
 		printf("    %-24s region %s  plugin %-12s %s\n", c->sources[i].name,
@@ -115,6 +125,7 @@ int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	status = SPGW_EXIT_OK;
 out:
 	spgw_diag_free(&diag);
+	spgw_catalog_free(cat);
 	spgw_schema_free(s);
 	spgw_config_free(c);
 	return status;

@@ -21,6 +21,9 @@ static void help(FILE *out)
 		"mapped (config/mappings/) and validated against the schema; valid ones go to the\n"
 		"outbox, refused ones to quarantine with every reason. Records and the source's\n"
 		"cursor are committed together, so an interrupted ingest loses and repeats nothing.\n"
+		"With a \"catalog\" in the gateway file, the catalog's definition records (flows,\n"
+		"stages, items) of each region pulled go first, as source \"catalog:<region>\";\n"
+		"an unchanged catalog writes nothing.\n"
 		"\n"
 		"  --source NAME       pull only this configured source\n"
 		"  --source FILE.json  pull a source file that is not in the sources directory\n"
@@ -159,6 +162,7 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	} else {
 		io.only_source = source_arg;
 	}
+	io.catalog = c->catalog_path;
 	if (io.dry_run) {
 		io.observe = print_output;
 		io.observe_ud = stdout;

@@ -264,6 +264,7 @@ int spgw_cmd_run(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		return status;
 	memset(&io, 0, sizeof(io));
 	memset(&err, 0, sizeof(err));
+	io.catalog = c->catalog_path;
 	rc = spgw_ingest_run(c->sources, c->nsources, s, l, &io, &res, &nres, &err);
 	if (!res && rc) {
 		spgw_cmd_perror(&err);

@@ -34,7 +34,7 @@ static const struct key_spec gateway_keys[] = {
 	{ "state_dir", K_STRING, 1 },	 { "sources_dir", K_STRING, 0 },
 	{ "mappings_dir", K_STRING, 0 }, { "schema", K_STRING, 0 },
 	{ "plugin_dir", K_STRING, 0 },	 { "log", K_OBJECT, 0 },
-	{ "national", K_OBJECT, 0 },
+	{ "national", K_OBJECT, 0 },	 { "catalog", K_STRING, 0 },
 };
 
 static const struct key_spec log_keys[] = {
@@ -158,7 +158,7 @@ size_t spgw_config_check_keys(const struct cfile *f, const json_t *obj,
 			 const struct key_spec *spec, size_t n, struct spgw_diag *d)
 {
 	static const char *const expect[] = { "a string", "an integer", "true or false",
-					      "an object" };
+					      "an object", "an array" };
 	const char *names[24];
 	const char *key;
 	json_t *v;
@@ -188,6 +188,9 @@ size_t spgw_config_check_keys(const struct cfile *f, const json_t *obj,
 			break;
 		case K_BOOL:
 			ok = json_is_boolean(v);
+			break;
+		case K_ARRAY:
+			ok = json_is_array(v);
 			break;
 		default:
 			ok = json_is_object(v);
@@ -726,6 +729,29 @@ out:
 	spgw_free(ok);
 }
 
+/* "catalog": the approval catalog's path, when its file exists (catalog.c reads it). */
+static void gateway_catalog(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d)
+{
+	const char *catalog = spgw_config_str_or(f->root, "catalog", NULL);
+
+	if (!catalog)
+		return;
+	c->catalog_path = spgw_config_resolve(f->path, catalog);
+	if (!c->catalog_path) {
+		spgw_config_nomem(d, f->path, "reading the gateway file");
+		return;
+	}
+	if (is_file(c->catalog_path))
+		return;
+	spgw_config_problem(d, SPGW_E_CONFIG, f->path,
+			    spgw_jsonpos_child(f->pos, f->root_at, "catalog"), 1,
+			    "catalog file %s does not exist (a relative path is taken from the "
+			    "gateway file's folder)",
+			    c->catalog_path);
+	spgw_free(c->catalog_path);
+	c->catalog_path = NULL;
+}
+
 /* The gateway file's own keys into `c`. */
 static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d)
 {
@@ -772,6 +798,7 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 		spgw_config_nomem(d, f->path, "reading the gateway file");
 	else
 		spgw_config_national(c, f, d);
+	gateway_catalog(c, f, d);
 }
 
 enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct spgw_diag *diag)
@@ -813,6 +840,7 @@ void spgw_config_free(struct spgw_config *c)
 	spgw_free(c->mappings_dir);
 	spgw_free(c->schema_path);
 	spgw_free(c->plugin_dir);
+	spgw_free(c->catalog_path);
 	spgw_config_national_clear(&c->national);
 	spgw_free(c);
 }

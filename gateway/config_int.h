@@ -1,6 +1,7 @@
 /*
- * Private to config.c and config_settings.c: one configuration file read with the positions
- * of its members, and the helpers both use to report problems at file:line:column.
+ * Private to the configuration readers (config*.c, and catalog.c for the catalog file the
+ * gateway file names): one configuration file read with the positions of its members, and
+ * the helpers they use to report problems at file:line:column.
  */
 #ifndef SPGW_CONFIG_INT_H
 #define SPGW_CONFIG_INT_H
@@ -23,7 +24,7 @@ struct cfile {
 };
 
 /* What a configuration object's members may be (spgw_config_check_keys). */
-enum ktype { K_STRING, K_INT, K_BOOL, K_OBJECT };
+enum ktype { K_STRING, K_INT, K_BOOL, K_OBJECT, K_ARRAY };
 
 struct key_spec {
 	const char *name;

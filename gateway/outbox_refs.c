@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+#include "canonical.h"
 #include "outbox_refs.h"
 
 /* Append one key value; 0 when it does not fit or the field is absent. */
@@ -22,8 +24,24 @@ static int add_value(char *out, size_t *len, const json_t *v)
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		s = num;
 		n = strlen(num);
+	} else if (json_is_real(v)) {
+		/* versions (SPLCBBH 1.0) are decimals: written as the canonical form writes them
+		 * (1.0 -> "1"), so a reference by 1.0 meets a parent keyed by 1 */
+		struct spgw_buf b;
+		struct spgw_error e = { 0 };
+
+		spgw_buf_init(&b, sizeof(num), "key number");
+		if (spgw_canonical(v, &b, &e) != SPGW_OK || b.len >= sizeof(num)) {
+			spgw_buf_free(&b);
+			return 0;
+		}
+		memcpy(num, b.data, b.len);
+		num[b.len] = '\0';
+		n = b.len;
+		s = num;
+		spgw_buf_free(&b);
 	} else {
-		return 0; /* keys are strings or integers in every SPGL table */
+		return 0; /* keys are strings or numbers in every SPGL table */
 	}
 	if (memchr(s, '\x1f', n) || *len + n + 2 > SPGW_REFS_KEY_MAX)
 		return 0;

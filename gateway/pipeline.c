@@ -541,6 +541,31 @@ enum spgw_rc spgw_pipeline_record(struct spgw_pipeline *p, const struct spgw_pip
 	return rc;
 }
 
+enum spgw_rc spgw_pipeline_spgl(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
+				const char *table, const json_t *record,
+				struct spgw_pipeline_stats *st, struct spgw_error *err)
+{
+	struct record_ctx c;
+	char *raw = json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
+	enum spgw_rc rc;
+
+	if (!raw)
+		return spgw_error_nomem(err, "reading a record");
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.src = src;
+	c.source_table = table;
+	c.raw = raw;
+	c.len = strlen(raw);
+	c.st = st;
+	c.err = err;
+	st->records++;
+	/* on_output takes a reference and releases it */
+	rc = on_output(&c, table, NULL, json_incref((json_t *)record), NULL);
+	free(raw);
+	return rc;
+}
+
 /* --- replay --- */
 
 static void pending_free(struct pending *pd)

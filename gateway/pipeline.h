@@ -63,6 +63,17 @@ enum spgw_rc spgw_pipeline_record(struct spgw_pipeline *p, const struct spgw_pip
 				  struct spgw_pipeline_stats *st, struct spgw_error *err);
 
 /*
+ * Put one SPGL record the gateway made itself (the catalog's definition records: no source
+ * record, no mapping) through the path of a mapped record: validation, canonical form and
+ * digest, the outbox (corrections append-only, as for any record), or quarantine with every
+ * reason, its raw form being the record's JSON. `record` is borrowed. Inside the caller's
+ * transaction; returns an error only as spgw_pipeline_record() does.
+ */
+enum spgw_rc spgw_pipeline_spgl(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
+				const char *table, const json_t *record,
+				struct spgw_pipeline_stats *st, struct spgw_error *err);
+
+/*
  * Re-run one quarantine entry with the current mapping and schema. When every SPGL record
  * the entry stands for now passes, they go to the outbox and the entry is resolved
  * (*resolved = 1); otherwise its reasons and mapped form are refreshed (*resolved = 0).

@@ -11,6 +11,7 @@
 #include "ledger.h"
 #include "mapping.h"
 #include "mem.h"
+#include "outbox_refs.h"
 #include "pipeline.h"
 #include "scratch.h"
 #include "schema.h"
@@ -271,6 +272,27 @@ START_TEST(first_seen_withdrawn_is_kept_as_sent)
 }
 END_TEST
 
+/* A project names its flow version as the decimal 1.0, the flow's key holds 1 (or 1.0): both
+ * must give the same reference text, or the project would never find its parent. */
+START_TEST(decimal_versions_meet_in_references)
+{
+	struct spgw_outbox_refs flow, flow_real, proj;
+	json_t *f = json_pack("{s:s, s:i}", "SPLCBM", "JL-LC-01", "SPLCBBH", 1);
+	json_t *fr = json_pack("{s:s, s:f}", "SPLCBM", "JL-LC-01", "SPLCBBH", 1.0);
+	json_t *p = json_pack("{s:s, s:s, s:f}", "GCDM", "G", "SPLCBM", "JL-LC-01", "SPLCBBH", 1.0);
+
+	spgw_outbox_refs(spgw_schema_table(schema, "SPGL_SPLCXXB"), f, &flow);
+	spgw_outbox_refs(spgw_schema_table(schema, "SPGL_SPLCXXB"), fr, &flow_real);
+	spgw_outbox_refs(spgw_schema_table(schema, "SPGL_XMJBXXB"), p, &proj);
+	ck_assert_str_eq(flow.bkey, "JL-LC-01\x1f" "1");
+	ck_assert_str_eq(flow_real.bkey, flow.bkey);
+	ck_assert_str_eq(proj.parent_ref, flow.bkey);
+	json_decref(f);
+	json_decref(fr);
+	json_decref(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sequence");
@@ -289,6 +311,7 @@ int main(void)
 	tcase_add_test(tc, correction_is_invalidation_then_new_row);
 	tcase_add_test(tc, withdrawal_invalidates_what_was_sent);
 	tcase_add_test(tc, first_seen_withdrawn_is_kept_as_sent);
+	tcase_add_test(tc, decimal_versions_meet_in_references);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
