@@ -59,12 +59,15 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" WHERE id = ?1 AND resolved = 0",
 	[LEDGER_ST_Q_UPDATE] =
 		"UPDATE quarantine SET mapped = ?2, reasons = ?3 WHERE id = ?1 AND resolved = 0",
-	/* the outbox_parent index finds one case's steps; SQLite's bare-column rule makes
-	 * bkey and valid those of the row with max(version), the newest of each key */
+	/* one case's steps through the parent index, each only in its newest version. Named:
+	 * with a GROUP BY the planner preferred the key index and read the whole table per
+	 * step (quadratic), so the plan is fixed here and fails loudly if the index goes */
 	[LEDGER_ST_CHILDREN] =
-		"SELECT record_key, bkey, valid, max(version) FROM outbox"
-		" WHERE region = ?1 AND spgl_table = ?2 AND parent_ref = ?3"
-		" AND parent_ref IS NOT NULL GROUP BY record_key",
+		"SELECT o.record_key, o.bkey, o.valid FROM outbox o INDEXED BY outbox_parent"
+		" WHERE o.region = ?1 AND o.spgl_table = ?2 AND o.parent_ref = ?3"
+		" AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.region = o.region"
+		"  AND n.spgl_table = o.spgl_table AND n.record_key = o.record_key"
+		"  AND n.version > o.version)",
 };
 
 /*
