@@ -1,5 +1,5 @@
 /*
- * `spgw quarantine list|show|replay|export`: the records mapping or validation refused, kept
+ * `spgw quarantine list|stats|show|replay|export`: the records mapping or validation refused, kept
  * with their raw form and every reason, for the city to fix at the source (export) or for us
  * to re-run once a mapping is fixed (replay).
  */
@@ -19,11 +19,14 @@ static void help(FILE *out)
 	fprintf(out,
 		"usage: spgw [-c FILE] quarantine list [--source S] [--all]\n"
 		"       spgw [-c FILE] quarantine show ID\n"
+		"       spgw [-c FILE] quarantine stats [--source S] [--format text|json]\n"
 		"       spgw [-c FILE] quarantine replay [--source S] [--id ID]...\n"
 		"       spgw [-c FILE] quarantine export [--format csv|json] [-o FILE] [--source S]"
 		" [--all]\n"
 		"\n"
 		"list    open entries (--all: resolved ones too), one line each with the first reason\n"
+		"stats   open entries per region and table, with their reasons counted by field\n"
+		"        and code, most frequent first\n"
 		"show    one entry: every reason in English and Chinese, the raw record as the plugin\n"
 		"        emitted it, and the mapped record\n"
 		"replay  re-run mapping and validation with the current files; entries that now pass\n"
@@ -146,6 +149,155 @@ static enum spgw_rc list_row(void *ud, const struct spgw_quarantine_row *row)
 	       json_array_size(arr) ? json_array_size(arr) - 1 : 0);
 	json_decref(arr);
 	return SPGW_OK;
+}
+
+/* ---- stats ---- */
+
+/* One (region, table, field, code) with its count; field "" and code "" count entries. */
+struct tally {
+	char region[8], table[72], field[48], code[16];
+	int64_t n;
+};
+
+struct stats_ctx {
+	struct tally *t;
+	size_t n, cap;
+};
+
+static enum spgw_rc tally_add(struct stats_ctx *sc, const char *region, const char *table,
+			      const char *field, const char *code)
+{
+	struct tally *t;
+	size_t i;
+
+	for (i = 0; i < sc->n; i++) {
+		t = &sc->t[i];
+		if (!strcmp(t->region, region) && !strcmp(t->table, table) &&
+		    !strcmp(t->field, field) && !strcmp(t->code, code)) {
+			t->n++;
+			return SPGW_OK;
+		}
+	}
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? 2 * sc->cap : 64;
+		struct tally *p = spgw_realloc(sc->t, cap * sizeof(*p));
+
+		if (!p)
+			return SPGW_E_NOMEM;
+		sc->t = p;
+		sc->cap = cap;
+	}
+	t = &sc->t[sc->n++];
+	snprintf(t->region, sizeof(t->region), "%s", region);
+	snprintf(t->table, sizeof(t->table), "%s", table);
+	snprintf(t->field, sizeof(t->field), "%s", field);
+	snprintf(t->code, sizeof(t->code), "%s", code);
+	t->n = 1;
+	return SPGW_OK;
+}
+
+static enum spgw_rc stats_row(void *ud, const struct spgw_quarantine_row *row)
+{
+	struct stats_ctx *sc = ud;
+	const char *region = row->region ? row->region : "-";
+	const char *table = row->table ? row->table : row->source_table ? row->source_table : "-";
+	json_t *arr = row->reasons ? json_loads(row->reasons, 0, NULL) : NULL;
+	enum spgw_rc rc = tally_add(sc, region, table, "", "");
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(arr, i, r) {
+		const char *f = json_string_value(json_object_get(r, "field"));
+		const char *c = json_string_value(json_object_get(r, "code"));
+
+		if (!rc)
+			rc = tally_add(sc, region, table, f ? f : "(record)", c ? c : "?");
+	}
+	json_decref(arr);
+	return rc;
+}
+
+/* Region, table, then the entry count first, then reasons by count (most first). */
+static int cmp_tally(const void *a, const void *b)
+{
+	const struct tally *x = a, *y = b;
+	int c = strcmp(x->region, y->region);
+
+	if (!c)
+		c = strcmp(x->table, y->table);
+	if (!c)
+		c = !x->field[0] ? (y->field[0] ? -1 : 0) : !y->field[0] ? 1 : 0;
+	if (!c)
+		c = x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+	if (!c)
+		c = strcmp(x->field, y->field);
+	return c ? c : strcmp(x->code, y->code);
+}
+
+static int do_stats(const struct spgw_schema *s, struct spgw_ledger *l, const struct qopts *q)
+{
+	struct stats_ctx sc = { 0 };
+	struct spgw_error err = { 0 };
+	json_t *out = NULL, *cur = NULL, *reasons = NULL;
+	size_t i;
+	int status = SPGW_EXIT_OK;
+
+	if (q->format && strcmp(q->format, "text") && strcmp(q->format, "json")) {
+		fprintf(stderr, "spgw: quarantine stats: --format is text or json\n");
+		return SPGW_EXIT_USAGE;
+	}
+	if (spgw_ledger_quarantine_each(l, q->source, 0, stats_row, &sc, &err)) {
+		spgw_cmd_perror(&err);
+		spgw_free(sc.t);
+		return spgw_cmd_exit(err.code);
+	}
+	qsort(sc.t, sc.n, sizeof(*sc.t), cmp_tally);
+	if (q->format && !strcmp(q->format, "json")) {
+		out = json_array();
+		for (i = 0; out && i < sc.n; i++) {
+			const struct tally *t = &sc.t[i];
+			const struct spgw_table *tb = spgw_schema_table(s, t->table);
+			const struct spgw_field *f = tb ? spgw_table_field(tb, t->field) : NULL;
+
+			if (!t->field[0]) {
+				cur = json_pack("{s:s, s:s, s:s, s:I, s:[]}", "region", t->region,
+						"table", t->table, "table_zh", table_zh(s, t->table),
+						"entries", (json_int_t)t->n, "reasons");
+				reasons = json_object_get(cur, "reasons");
+				json_array_append_new(out, cur);
+			} else if (reasons) {
+				json_array_append_new(
+					reasons, json_pack("{s:s, s:s, s:s, s:I}", "field", t->field,
+							   "field_zh", f ? spgw_field_zh(f) : "", "code",
+							   t->code, "count", (json_int_t)t->n));
+			}
+		}
+		if (!out || json_dumpf(out, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(15))) {
+			fprintf(stderr, "spgw: out of memory writing the statistics\n");
+			status = SPGW_EXIT_ERROR;
+		}
+		printf("\n");
+		json_decref(out);
+		spgw_free(sc.t);
+		return status;
+	}
+	if (!sc.n)
+		printf("quarantine is empty (no open entries)\n");
+	for (i = 0; i < sc.n; i++) {
+		const struct tally *t = &sc.t[i];
+		const struct spgw_table *tb = spgw_schema_table(s, t->table);
+		const struct spgw_field *f = tb ? spgw_table_field(tb, t->field) : NULL;
+
+		if (!t->field[0])
+			printf("%s %-22s %s: %lld open %s\n", t->region, t->table,
+			       table_zh(s, t->table), (long long)t->n,
+			       t->n == 1 ? "entry" : "entries");
+		else
+			printf("    %7lld  %s %s%s%s%s\n", (long long)t->n, t->field, t->code,
+			       f ? " (" : "", f ? spgw_field_zh(f) : "", f ? ")" : "");
+	}
+	spgw_free(sc.t);
+	return status;
 }
 
 /* ---- show ---- */
@@ -511,7 +663,7 @@ int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "replay") &&
-	    strcmp(sub, "export")) {
+	    strcmp(sub, "export") && strcmp(sub, "stats")) {
 		fprintf(stderr, "spgw: quarantine: unknown subcommand \"%s\"\n", sub);
 		help(stderr);
 		spgw_free(q.ids);
@@ -549,6 +701,8 @@ int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		}
 	} else if (!strcmp(sub, "replay")) {
 		status = do_replay(c, s, l, &q);
+	} else if (!strcmp(sub, "stats")) {
+		status = do_stats(s, l, &q);
 	} else {
 		status = do_export(c, s, l, &q);
 	}

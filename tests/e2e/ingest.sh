@@ -40,7 +40,19 @@ for region in 220100 220300; do
 		"$(sql "SELECT count(*) FROM quarantine WHERE region='$region' AND reasons LIKE '%\"field\":\"SBSJ\"%'")"
 	check "$region unmapped 立项类型 codes refused" "$(jq '.quarantine["LXLX code"]' "$exp")" \
 		"$(sql "SELECT count(*) FROM quarantine WHERE region='$region' AND reasons LIKE '%\"field\":\"LXLX\",\"code\":\"code\"%'")"
+	check "$region steps out of order after a refused 受理" \
+		"$(jq '.quarantine["BLZT sequence"]' "$exp")" \
+		"$(sql "SELECT count(*) FROM quarantine WHERE region='$region' AND reasons LIKE '%\"field\":\"BLZT\",\"code\":\"sequence\"%'")"
+	# quarantine stats counts the same reasons per region and table
+	"$SPGW" -c "$T/spgw.json" quarantine stats --format json > "$T/qstats.json" 2>/dev/null
+	check "$region quarantine stats: entries" "$q" \
+		"$(jq "[.[] | select(.region == \"$region\") | .entries] | add" "$T/qstats.json")"
+	check "$region quarantine stats: LXLX code" "$(jq '.quarantine["LXLX code"]' "$exp")" \
+		"$(jq "[.[] | select(.region == \"$region\") | .reasons[] | select(.field == \"LXLX\" and .code == \"code\") | .count] | add" "$T/qstats.json")"
 done
+"$SPGW" -c "$T/spgw.json" quarantine stats > "$T/qstats.txt" 2>&1
+check "quarantine stats names fields in Chinese" yes \
+	"$(grep -q 'LXLX code (立项类型)' "$T/qstats.txt" && echo yes || echo no)"
 check "Chinese text from GBK drops arrives as UTF-8" 1 \
 	"$(sql "SELECT count(*) > 0 FROM outbox_records WHERE region='220300' AND data LIKE '%项目%'")"
 check "every outbox key has exactly one version" 0 \
