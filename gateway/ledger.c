@@ -48,11 +48,11 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" AND raw = ?6 ORDER BY id LIMIT 1",
 	[LEDGER_ST_Q_SEEN] =
 		"UPDATE quarantine SET seen = seen + 1, last_seen_at = ?2, region = ?3,"
-		" mapped = ?4, reasons = ?5 WHERE id = ?1",
+		" mapped = ?4, reasons = ?5, wait_ref = ?6 WHERE id = ?1",
 	[LEDGER_ST_Q_INSERT] =
 		"INSERT INTO quarantine (created_at, last_seen_at, source, region, source_table,"
-		" spgl_table, record_key, raw, raw_sha256, mapped, reasons)"
-		" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		" spgl_table, record_key, raw, raw_sha256, mapped, reasons, wait_ref)"
+		" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[LEDGER_ST_Q_STATE] = "SELECT resolved FROM quarantine WHERE id = ?1",
 	[LEDGER_ST_Q_RESOLVE] =
 		"UPDATE quarantine SET resolved = 1, resolved_at = ?2"
@@ -62,6 +62,10 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 	/* one case's steps through the parent index, each only in its newest version. Named:
 	 * with a GROUP BY the planner preferred the key index and read the whole table per
 	 * step (quadratic), so the plan is fixed here and fails loudly if the index goes */
+	[LEDGER_ST_Q_WAITING] =
+		"SELECT id FROM quarantine INDEXED BY quarantine_waiting"
+		" WHERE region = ?1 AND spgl_table = ?2 AND wait_ref = ?3 AND resolved = 0"
+		" AND wait_ref IS NOT NULL ORDER BY id",
 	[LEDGER_ST_CHILDREN] =
 		"SELECT o.record_key, o.bkey, o.valid FROM outbox o INDEXED BY outbox_parent"
 		" WHERE o.region = ?1 AND o.spgl_table = ?2 AND o.parent_ref = ?3"
@@ -498,6 +502,7 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 		spgw_ledger_bind_text(s, 3, q->region);
 		spgw_ledger_bind_text(s, 4, q->mapped);
 		spgw_ledger_bind_text(s, 5, q->reasons);
+		spgw_ledger_bind_text(s, 6, q->wait_ref);
 	} else {
 		s = l->st[LEDGER_ST_Q_INSERT];
 		spgw_ledger_bind_text(s, 1, spgw_ledger_now(l));
@@ -510,6 +515,7 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 		sqlite3_bind_blob(s, 8, hash, sizeof(hash), SQLITE_STATIC);
 		spgw_ledger_bind_text(s, 9, q->mapped);
 		spgw_ledger_bind_text(s, 10, q->reasons);
+		spgw_ledger_bind_text(s, 11, q->wait_ref);
 	}
 	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
@@ -519,6 +525,44 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 		found = sqlite3_last_insert_rowid(l->db);
 	if (id)
 		*id = found;
+	return SPGW_OK;
+}
+
+enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *region,
+					    const char *table, const char *wait_ref,
+					    int64_t **ids, size_t *n, struct spgw_error *err)
+{
+	sqlite3_stmt *s = l->st[LEDGER_ST_Q_WAITING];
+	int64_t *v = NULL, *nv;
+	size_t cap = 0;
+	int src;
+
+	*ids = NULL;
+	*n = 0;
+	spgw_ledger_bind_text(s, 1, region);
+	spgw_ledger_bind_text(s, 2, table);
+	spgw_ledger_bind_text(s, 3, wait_ref);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 8;
+			nv = spgw_realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				sqlite3_reset(s);
+				spgw_free(v);
+				*n = 0;
+				return spgw_error_nomem(err, "reading waiting quarantine entries");
+			}
+			v = nv;
+		}
+		v[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (src != SQLITE_DONE) {
+		spgw_free(v);
+		*n = 0;
+		return spgw_ledger_db_fail(l, src, "reading waiting quarantine entries", err);
+	}
+	*ids = v;
 	return SPGW_OK;
 }
 

@@ -113,6 +113,9 @@ struct spgw_quarantine_record {
 	size_t raw_len;
 	const char *mapped;  /* mapped record as JSON, or NULL */
 	const char *reasons; /* JSON array from spgw_reasons_to_json() */
+	/* NULL, or what the record waits for (the key of the case whose earlier steps have not
+	 * arrived): spgw_ledger_quarantine_waiting() finds it again by that. */
+	const char *wait_ref;
 };
 
 /*
@@ -151,6 +154,13 @@ enum spgw_rc spgw_ledger_quarantine_each(struct spgw_ledger *l, const char *sour
 enum spgw_rc spgw_ledger_quarantine_get(struct spgw_ledger *l, int64_t id,
 					spgw_ledger_quarantine_fn fn, void *ud,
 					struct spgw_error *err);
+/*
+ * The ids of the open entries of `region` and `table` that wait for `wait_ref`, in id
+ * order: *ids is new (spgw_free), *n its length (0 and NULL when none).
+ */
+enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *region,
+					    const char *table, const char *wait_ref,
+					    int64_t **ids, size_t *n, struct spgw_error *err);
 /* Inside a transaction: mark an entry resolved (its record went to the outbox). */
 enum spgw_rc spgw_ledger_quarantine_resolve(struct spgw_ledger *l, int64_t id,
 					    struct spgw_error *err);

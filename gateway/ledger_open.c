@@ -220,6 +220,12 @@ static const char *const migrations[] = {
 	"DROP VIEW outbox_records;"
 	"CREATE VIEW outbox_records AS"
 	"  SELECT o.*, d.data FROM outbox o JOIN outbox_data d ON d.id = o.id;",
+	/* 6: a record refused only because its relatives have not all arrived (a handling step
+	 * read before an earlier step of its case) names what it waits for, so the arrival of
+	 * that relative judges it again without anyone replaying by hand. */
+	"ALTER TABLE quarantine ADD COLUMN wait_ref TEXT;"
+	"CREATE INDEX quarantine_waiting ON quarantine (region, spgl_table, wait_ref)"
+	"  WHERE resolved = 0 AND wait_ref IS NOT NULL;",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

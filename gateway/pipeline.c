@@ -29,6 +29,7 @@ struct spgw_pipeline {
 	struct spgw_reasons reasons;   /* reused for every record's validation */
 	struct spgw_outbox_refs refs;  /* the last prepared record's relatives */
 	int valid;                     /* ...and its SPGW_VALID_* */
+	int rechecking;                /* inside recheck(): no nested re-judging */
 	spgw_pipeline_observe_fn observe;
 	void *observe_ud;
 };
@@ -125,6 +126,17 @@ static char *mapped_text(const json_t *record)
 	return json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* Whether every reason is a sequence fault (sequence.c). */
+static int only_sequence(const struct spgw_reasons *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->items[i].code, "sequence"))
+			return 0;
+	return r->n > 0 && !r->truncated;
+}
+
 static enum spgw_rc quarantine(struct record_ctx *c, const char *table, const char *key,
 			       const json_t *record, const struct spgw_reasons *reasons)
 {
@@ -155,6 +167,10 @@ static enum spgw_rc quarantine(struct record_ctx *c, const char *table, const ch
 	q.raw_len = c->len;
 	q.mapped = mapped;
 	q.reasons = rtext;
+	/* refused only for the order of its case's steps: an earlier step may still come (a
+	 * source's read order is not event order), and its arrival judges this one again */
+	if (only_sequence(reasons) && c->p->refs.parent_ref[0])
+		q.wait_ref = c->p->refs.parent_ref;
 	rc = spgw_ledger_quarantine_put(c->p->ledger, &q, NULL, c->err);
 out:
 	free(mapped);
@@ -427,12 +443,62 @@ static const char *record_key(const char *key, const json_t *record)
 	return json_string_value(json_object_get(record, "DFSJZJ"));
 }
 
+struct recheck_ctx {
+	struct spgw_pipeline *p;
+	const struct spgw_pipeline_source *src;
+	struct spgw_pipeline_stats *st;
+	struct spgw_error *err;
+	size_t resolved;
+};
+
+static enum spgw_rc recheck_row(void *ud, const struct spgw_quarantine_row *row)
+{
+	struct recheck_ctx *rc = ud;
+	int resolved = 0;
+	enum spgw_rc r;
+
+	/* only this source's mapping can read the entry's raw record */
+	if (!row->source || strcmp(row->source, rc->src->name))
+		return SPGW_OK;
+	r = spgw_pipeline_replay(rc->p, rc->src, row, &resolved, rc->st, rc->err);
+	rc->resolved += resolved;
+	return r;
+}
+
+/*
+ * A step of case `ref` was stored: judge again the steps of that case that wait in
+ * quarantine for their predecessors (pipeline.c quarantine(), sequence.c), in id order,
+ * until a pass resolves none (one resolved may be what the next waited for).
+ */
+static enum spgw_rc recheck(struct spgw_pipeline *p, const struct spgw_pipeline_source *src,
+			    const char *table, const char *ref, struct spgw_pipeline_stats *st,
+			    struct spgw_error *err)
+{
+	struct recheck_ctx rc = { p, src, st, err, 0 };
+	enum spgw_rc r = SPGW_OK;
+	int64_t *ids = NULL;
+	size_t n = 0, i, before;
+
+	p->rechecking = 1;
+	do {
+		before = rc.resolved;
+		spgw_free(ids);
+		r = spgw_ledger_quarantine_waiting(p->ledger, src->region, table, ref, &ids, &n,
+						   err);
+		for (i = 0; !r && i < n; i++)
+			r = spgw_ledger_quarantine_get(p->ledger, ids[i], recheck_row, &rc, err);
+	} while (!r && n && rc.resolved > before);
+	spgw_free(ids);
+	p->rechecking = 0;
+	return r;
+}
+
 static enum spgw_rc on_output(void *ud, const char *table, const char *key, json_t *record,
 			      const struct spgw_reasons *mreasons)
 {
 	struct record_ctx *c = ud;
 	struct spgw_pipeline *p = c->p;
-	char digest[80], day[11];
+	char digest[80], day[11], waited[SPGW_REFS_KEY_MAX] = "";
 	enum spgw_rc rc;
 
 	c->st->outputs++;
@@ -449,10 +515,15 @@ static enum spgw_rc on_output(void *ud, const char *table, const char *key, json
 	if (rc)
 		goto out;
 	observe(p, c->src, table, key, record, &p->reasons);
+	if (p->valid == SPGW_VALID_YES && p->refs.parent_ref[0] &&
+	    spgw_table_sequence(spgw_schema_table(p->schema, table)))
+		snprintf(waited, sizeof(waited), "%s", p->refs.parent_ref);
 	rc = put(p, c->src, table, key, day, digest, p->canon.data, p->canon.len, &p->refs,
 		 p->valid, c->st, c->err);
 	if (rc == SPGW_E_INVALID) /* the earlier version it corrects cannot be invalidated */
 		rc = quarantine(c, table, key, record, &p->reasons);
+	else if (!rc && waited[0] && !p->rechecking)
+		rc = recheck(p, c->src, table, waited, c->st, c->err);
 out:
 	json_decref(record);
 	return rc;

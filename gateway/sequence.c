@@ -298,8 +298,10 @@ enum spgw_rc spgw_sequence_check(struct spgw_ledger *l, const char *region,
 	 * the English why, the Chinese line the Chinese one, each skipping the other (%.0s) */
 	if (spgw_reasons_add(reasons, seq->field, "sequence",
 			     "%s %d (%s) at %s breaks the handling-step order of case %s (steps "
-			     "before it: %s): %s%.0s",
-			     "办理状态（%s）%d（%s，%s）不符合办件 %s 的办理顺序（此前的步骤：%s）：%.0s%s",
+			     "before it: %s): %s%.0s; judged again when another step of the case "
+			     "arrives",
+			     "办理状态（%s）%d（%s，%s）不符合办件 %s 的办理顺序（此前的步骤：%s）：%.0s%s；"
+			     "该办件的其他步骤到达时将重新校验",
 			     seq->field, (int)json_integer_value(code),
 			     label((int)json_integer_value(code)), json_string_value(time), kase,
 			     before[0] ? before : "-", en, zh))

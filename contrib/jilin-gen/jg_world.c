@@ -82,14 +82,17 @@ static int64_t at(struct ctx *x, int64_t wd)
 	return t + jg_range(x->r, 0, 59);
 }
 
-/* A correction or withdrawal 1-30 days after `upd`, in office hours; -1 when it would fall
- * after the end of the window. */
+/*
+ * A correction or withdrawal: in office hours of one of the 20 working days after the
+ * window. It happens after the data set's first state was read: an incremental reader (a
+ * cursor on update time) sees it only if its time is newer than every first version, as a
+ * real edit made after the last pull is. `upd` is the record's first update time.
+ */
 static int64_t later(struct ctx *x, int64_t upd)
 {
-	int64_t wd = jg_day_to_wd(upd / 86400 + 1) + jg_range(x->r, 0, 20);
+	int64_t wd = x->o->to_wd + 1 + jg_range(x->r, 0, 19);
 
-	if (wd > x->o->to_wd)
-		return -1;
+	(void)upd;
 	return at(x, wd);
 }
 

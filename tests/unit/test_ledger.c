@@ -133,7 +133,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 	mode = scratch_peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -157,7 +157,7 @@ START_TEST(migrations_applied)
 	scratch_poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 	ck_assert_int_eq(
 		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				 "name IN ('cursors', 'outbox', 'quarantine')"),
@@ -169,7 +169,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(migration_3_keeps_records)
 	free(sql);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 2);
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 	s = scratch_peek_text(
 		"SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
 		" (SELECT * FROM outbox_records ORDER BY id)");
@@ -235,9 +235,10 @@ START_TEST(migration_4_keeps_ids)
 	commit(l);
 	spgw_ledger_close(l);
 	/* back to version 3, the newest record gone: its id must not come back */
-	scratch_poke("DELETE FROM outbox WHERE record_key = 'K3'; PRAGMA user_version = 3;");
+	scratch_poke("DELETE FROM outbox WHERE record_key = 'K3'; DROP INDEX quarantine_waiting;"
+		     " ALTER TABLE quarantine DROP COLUMN wait_ref; PRAGMA user_version = 3;");
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 	begin(l);
 	put_ok(l, "K4", "{\"a\":4}");
 	commit(l);
@@ -272,10 +273,11 @@ START_TEST(migration_5_fills_valid)
 	put_ok(l, "K3", "{\"a\":3}");
 	commit(l);
 	spgw_ledger_close(l);
-	scratch_poke("ALTER TABLE outbox DROP COLUMN valid; PRAGMA user_version = 4;");
+	scratch_poke("ALTER TABLE outbox DROP COLUMN valid; DROP INDEX quarantine_waiting;"
+		     " ALTER TABLE quarantine DROP COLUMN wait_ref; PRAGMA user_version = 4;");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 5);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
 	s = scratch_peek_text("SELECT group_concat(record_key || '=' || ifnull(valid, 'null'), ' ')"
 			      " FROM (SELECT * FROM outbox_records ORDER BY id)");
 	ck_assert_str_eq(s, "K1=1 K2=0 K3=null");
@@ -546,7 +548,7 @@ END_TEST
 START_TEST(writes_need_a_transaction)
 {
 	struct spgw_ledger *l = open_ok();
-	struct spgw_quarantine_record q = { "s", NULL, "t", NULL, NULL, "x", 1, NULL, "[]" };
+	struct spgw_quarantine_record q = { "s", NULL, "t", NULL, NULL, "x", 1, NULL, "[]", NULL };
 	enum spgw_put_result res;
 	struct spgw_error err;
 
@@ -672,12 +674,12 @@ START_TEST(quarantine_lifecycle)
 	struct spgw_ledger *l = open_ok();
 	struct spgw_quarantine_record a = { "changchun", "220100", "xm_info", "SPGL_XMJBXXB",
 					    "CC-1", "{\"id\":1}", 8, "{\"XMDM\":\"bad\"}",
-					    "[{\"code\":\"format\"}]" };
+					    "[{\"code\":\"format\"}]", NULL };
 	struct spgw_quarantine_record b = { "changchun", "220100", "xm_info", NULL, NULL,
 					    raw_bin, sizeof(raw_bin), NULL,
-					    "[{\"code\":\"mapping\"}]" };
+					    "[{\"code\":\"mapping\"}]", NULL };
 	struct spgw_quarantine_record c = { "provincial-220200", NULL, "spsx", NULL, NULL,
-					    "", 0, NULL, NULL };
+					    "", 0, NULL, NULL, NULL };
 	struct spgw_error err;
 	struct rows r;
 	int64_t id1 = 0, id2 = 0, id3 = 0, id;
@@ -796,7 +798,7 @@ static enum spgw_rc resolve_each(void *ud, const struct spgw_quarantine_row *row
 START_TEST(quarantine_reentrant)
 {
 	struct spgw_ledger *l = open_ok();
-	struct spgw_quarantine_record q = { "s", NULL, "t", NULL, NULL, NULL, 0, NULL, "[]" };
+	struct spgw_quarantine_record q = { "s", NULL, "t", NULL, NULL, NULL, 0, NULL, "[]", NULL };
 	struct replay rp = { l, 0 };
 	char raw[32];
 	int i;
@@ -839,11 +841,11 @@ START_TEST(counts)
 {
 	struct spgw_ledger *l = open_ok();
 	struct spgw_quarantine_record q1 = { "changchun", "220100", "xm_info", "SPGL_XMJBXXB",
-					     "CC-9", "a", 1, NULL, "[]" };
+					     "CC-9", "a", 1, NULL, "[]", NULL };
 	struct spgw_quarantine_record q2 = { "changchun", "220100", "xm_info", NULL, NULL,
-					     "b", 1, NULL, "[]" };
+					     "b", 1, NULL, "[]", NULL };
 	struct spgw_quarantine_record q3 = { "changchun", "220100", "xm_info", NULL, NULL,
-					     "c", 1, NULL, "[]" };
+					     "c", 1, NULL, "[]", NULL };
 	enum spgw_put_result res;
 	struct counts c;
 	int64_t id3;
@@ -889,7 +891,7 @@ static char *snapshot(void)
 static enum spgw_rc batch(struct spgw_ledger *l, struct spgw_error *err)
 {
 	struct spgw_quarantine_record q = { "changchun", "220100", "xm_info", NULL, NULL,
-					    "base", 4, NULL, "[\"again\"]" };
+					    "base", 4, NULL, "[\"again\"]", NULL };
 	enum spgw_put_result res;
 	char key[16], data[32];
 	enum spgw_rc rc;
@@ -922,9 +924,9 @@ static enum spgw_rc batch(struct spgw_ledger *l, struct spgw_error *err)
 START_TEST(fail_after_leaves_nothing_half_written)
 {
 	struct spgw_quarantine_record base = { "changchun", "220100", "xm_info", NULL, NULL,
-					       "base", 4, NULL, "[\"first\"]" };
+					       "base", 4, NULL, "[\"first\"]", NULL };
 	struct spgw_quarantine_record other = { "changchun", "220100", "xm_info", NULL, NULL,
-						"other", 5, NULL, "[\"other\"]" };
+						"other", 5, NULL, "[\"other\"]", NULL };
 	struct spgw_ledger *l = open_ok();
 	struct spgw_error err;
 	char *before, *after;

@@ -220,6 +220,24 @@ START_TEST(steps_may_arrive_out_of_time_order)
 }
 END_TEST
 
+/* A source reads by update time, not by event time: the 受理 (3) comes last. The 8 and the
+ * 11 wait in quarantine for it and go to the outbox when it arrives, in the same pull. */
+START_TEST(waiting_steps_resolve_when_the_missing_step_arrives)
+{
+	const char *const recs[] = { STEP("B1", 1, "09:00:00"), STEP("B3", 8, "09:20:00"),
+				     STEP("B4", 11, "09:30:00"), STEP("B2", 3, "09:10:00") };
+	const char *const later[] = { STEP("B5", 10, "09:40:00") };
+
+	feed(recs, 4);
+	ck_rows("SELECT record_key FROM outbox ORDER BY record_key", "B1;B2;B3;B4;");
+	ck_rows("SELECT record_key, resolved FROM quarantine ORDER BY id", "B3|1;B4|1;");
+	/* a step that can never fit stays, waiting, with its reason */
+	feed(later, 1);
+	ck_rows("SELECT record_key, resolved, wait_ref IS NOT NULL FROM quarantine"
+		" WHERE resolved = 0", "B5|0|1;");
+}
+END_TEST
+
 #define UNIT(id, name, extra) \
 	"units|{\"id\":\"" id "\",\"XMDM\":\"2026-220104-47-01-000123\",\"DWMC\":\"" name "\"" extra "}"
 
@@ -308,6 +326,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, step_out_of_order_is_quarantined);
 	tcase_add_test(tc, steps_may_arrive_out_of_time_order);
+	tcase_add_test(tc, waiting_steps_resolve_when_the_missing_step_arrives);
 	tcase_add_test(tc, correction_is_invalidation_then_new_row);
 	tcase_add_test(tc, withdrawal_invalidates_what_was_sent);
 	tcase_add_test(tc, first_seen_withdrawn_is_kept_as_sent);
