@@ -1,0 +1,221 @@
+/*
+ * pull(): each configured entity in parent-before-child order, page after page from where the
+ * cursor stands, a commit after every page.
+ *
+ * The cursor holds (update_time, id) per entity, never the time alone: many records share one
+ * update_time (a whole second; a batch import writes thousands in it), and a page boundary
+ * falls among them. With the time alone the next page would either repeat them or, asked for
+ * "after" that second, lose the rest. The API orders by (update_time, id) and answers what
+ * comes after the pair, so nothing is read twice and nothing is skipped.
+ *
+ * {"v":1,"projects":{"t":"2026-11-01 08:00:00","id":"CCP00000003"},"units":{...},...}
+ *
+ * A page is checked before any of it is emitted: its records must come after the cursor and
+ * in strictly increasing order. A server that repeats a page or goes back would otherwise keep
+ * a pull busy forever (or feed it old versions): the pull stops with RETRY, keeping what was
+ * committed, and says so.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc_int.h"
+
+/* ---- the cursor ---- */
+
+static int cursor_parse(struct cc_source *src, const char *text, struct spgw_plugin_error *err)
+{
+	json_error_t je;
+	json_t *o, *v, *t, *id;
+	const char *k;
+	int e, rc = SPGW_PLUGIN_OK;
+
+	memset(src->pos, 0, sizeof(src->pos));
+	if (!text)
+		return SPGW_PLUGIN_OK;
+	o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(o) || !json_is_integer(json_object_get(o, "v")) ||
+	    json_integer_value(json_object_get(o, "v")) != 1) {
+		rc = cc_fail(src, err, SPGW_PLUGIN_ERROR,
+			     "the cursor was not written by this version of the changchun plugin "
+			     "(it is not {\"v\":1,...}): reset the source's cursor to read "
+			     "everything again");
+		goto out;
+	}
+	json_object_foreach(o, k, v) {
+		if (strcmp(k, "v") == 0)
+			continue;
+		e = cc_entity_find(k, strlen(k));
+		t = json_object_get(v, "t");
+		id = json_object_get(v, "id");
+		if (e < 0 || !json_is_string(t) || json_string_length(t) != 19 ||
+		    !json_is_string(id) || !json_string_length(id) ||
+		    json_string_length(id) > CC_MAX_ID || strpbrk(json_string_value(id), "\"\\")) {
+			rc = cc_fail(src, err, SPGW_PLUGIN_ERROR,
+				     "the cursor's entry \"%.32s\" is not an entity's (t, id): "
+				     "reset the source's cursor to read everything again", k);
+			goto out;
+		}
+		src->pos[e].set = 1;
+		memcpy(src->pos[e].t, json_string_value(t), 20);
+		memcpy(src->pos[e].id, json_string_value(id), json_string_length(id) + 1);
+	}
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* The cursor as text in src->cursor: every entity with a position, configured or not (an
+ * entity taken out of "entities" and put back later goes on where it stood). */
+static int cursor_format(struct cc_source *src)
+{
+	int e;
+
+	src->cursor.len = 0;
+	if (cc_buf_addf(&src->cursor, 4096, "{\"v\":1"))
+		return -1;
+	for (e = 0; e < CC_ENTITIES; e++) {
+		if (!src->pos[e].set)
+			continue;
+		if (cc_buf_addf(&src->cursor, 4096, ",\"%s\":{\"t\":\"%s\",\"id\":\"%s\"}",
+				cc_entity_names[e], src->pos[e].t, src->pos[e].id))
+			return -1;
+	}
+	return cc_buf_add(&src->cursor, "}", 1, 4096) ? -1 : 0;
+}
+
+/* ---- pages ---- */
+
+static int cmp_pos(const char *t1, const char *id1, const char *t2, const char *id2)
+{
+	int c = strcmp(t1, t2);
+
+	return c ? c : strcmp(id1, id2);
+}
+
+static enum cc_verdict parse_page(struct cc_source *src, void *ud, char *why, size_t cap)
+{
+	return cc_page_parse(src, *(const int *)ud, cc_charset_gbk(src->content_type), why, cap);
+}
+
+static void where_text(const struct cc_pos *p, char *out, size_t cap)
+{
+	if (p->set)
+		snprintf(out, cap, "after (%s, %s)", p->t, p->id);
+	else
+		snprintf(out, cap, "from the start");
+}
+
+/* Check the page against the cursor before anything of it is emitted. */
+static int check_order(struct cc_source *src, int e, const char *where,
+		       struct spgw_plugin_error *err)
+{
+	const struct cc_page *pg = &src->page;
+	const char *pt = src->pos[e].set ? src->pos[e].t : NULL, *pid = src->pos[e].id;
+	size_t i;
+
+	for (i = 0; i < pg->n; i++) {
+		const struct cc_item *it = &pg->v[i];
+
+		if (pt && cmp_pos(it->t, it->id, pt, pid) <= 0) {
+			if (i == 0)
+				return cc_fail(src, err, SPGW_PLUGIN_RETRY,
+					       "%s %s: the API answered a page whose first record "
+					       "(%s, %s) is not after the cursor: it repeated a page or "
+					       "went back. Nothing of the page was taken (following it "
+					       "could loop forever); the next run asks again from the "
+					       "cursor",
+					       cc_entity_names[e], where, it->t, it->id);
+			return cc_fail(src, err, SPGW_PLUGIN_RETRY,
+				       "%s %s: the page is not in (update_time, id) order: record %zu "
+				       "(%s, %s) does not come after record %zu (%s, %s). Nothing of "
+				       "the page was taken; the next run asks again from the cursor",
+				       cc_entity_names[e], where, i + 1, it->t, it->id, i, pt, pid);
+		}
+		pt = it->t;
+		pid = it->id;
+	}
+	return SPGW_PLUGIN_OK;
+}
+
+static int pull_entity(struct cc_source *src, int e, struct spgw_plugin_error *err)
+{
+	const struct spgw_host *host = src->host;
+	struct cc_pos *pos = &src->pos[e];
+	char path[512], t[64], id[3 * CC_MAX_ID + 1], where[200];
+	unsigned long records = 0, pages = 0;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		where_text(pos, where, sizeof(where));
+		if (!pos->set) {
+			snprintf(path, sizeof(path), "%s?page_size=%ld", cc_entity_names[e],
+				 src->s.page_size);
+		} else {
+			if (cc_escape(src, pos->t, t, sizeof(t)) ||
+			    cc_escape(src, pos->id, id, sizeof(id)))
+				return cc_fail(src, err, SPGW_PLUGIN_RETRY, "out of memory");
+			snprintf(path, sizeof(path), "%s?updated_after=%s&after_id=%s&page_size=%ld",
+				 cc_entity_names[e], t, id, src->s.page_size);
+		}
+		rc = cc_request(src, cc_entity_names[e], where, path, NULL, parse_page, &e, err);
+		if (rc)
+			return rc;
+		rc = check_order(src, e, where, err);
+		if (rc)
+			return rc;
+		if (!src->page.n && src->page.has_more)
+			return cc_fail(src, err, SPGW_PLUGIN_RETRY,
+				       "%s %s: the API says there is more (has_more) but sent no "
+				       "records; the next run asks again",
+				       cc_entity_names[e], where);
+		for (i = 0; i < src->page.n; i++) {
+			const struct cc_item *it = &src->page.v[i];
+
+			if (host->emit(host->ctx, cc_entity_names[e], cc_item_json(src, it),
+				       it->len) != SPGW_PLUGIN_OK)
+				return cc_fail(src, err, SPGW_PLUGIN_RETRY,
+					       "%s %s: the gateway took no more records (at %s); the "
+					       "next run resumes from the last commit",
+					       cc_entity_names[e], where, it->id);
+		}
+		if (src->page.n) {
+			const struct cc_item *last = &src->page.v[src->page.n - 1];
+
+			pos->set = 1;
+			memcpy(pos->t, last->t, sizeof(pos->t));
+			memcpy(pos->id, last->id, sizeof(pos->id));
+			if (cursor_format(src))
+				return cc_fail(src, err, SPGW_PLUGIN_RETRY, "out of memory");
+			if (host->commit(host->ctx, src->cursor.p) != SPGW_PLUGIN_OK)
+				return cc_fail(src, err, SPGW_PLUGIN_RETRY,
+					       "%s: the gateway could not store the page up to "
+					       "(%s, %s); the next run resumes from the last commit",
+					       cc_entity_names[e], pos->t, pos->id);
+			records += src->page.n;
+			pages++;
+		}
+		if (!src->page.has_more)
+			break;
+	}
+	if (records)
+		cc_log(src, SPGW_LOG_INFO, "%s: %lu records in %lu pages, now at (%s, %s)",
+		       cc_entity_names[e], records, pages, pos->t, pos->id);
+	return SPGW_PLUGIN_OK;
+}
+
+int cc_pull(void *ctx, const char *cursor, const struct spgw_host *host,
+	    struct spgw_plugin_error *err)
+{
+	struct cc_source *src = ctx;
+	int e, rc;
+
+	src->host = host;
+	rc = cursor_parse(src, cursor, err);
+	for (e = 0; !rc && e < CC_ENTITIES; e++)
+		if (src->s.want[e])
+			rc = pull_entity(src, e, err);
+	return rc;
+}
