@@ -522,7 +522,7 @@ static enum spgw_rc on_output(void *ud, const char *table, const char *key, json
 		 p->valid, c->st, c->err);
 	if (rc == SPGW_E_INVALID) /* the earlier version it corrects cannot be invalidated */
 		rc = quarantine(c, table, key, record, &p->reasons);
-	else if (!rc && waited[0] && !p->rechecking)
+	else if (!rc && waited[0] && p->ledger && !p->rechecking)
 		rc = recheck(p, c->src, table, waited, c->st, c->err);
 out:
 	json_decref(record);

@@ -238,6 +238,20 @@ START_TEST(waiting_steps_resolve_when_the_missing_step_arrives)
 }
 END_TEST
 
+/* A 补正 pair (6, 7) read after the case's end (11): each alone breaks the log, together
+ * they mend it; both go in. */
+START_TEST(a_pair_read_late_goes_in_together)
+{
+	const char *const recs[] = { STEP("B1", 1, "09:00:00"), STEP("B2", 3, "09:10:00"),
+				     STEP("B5", 11, "11:00:00"), STEP("B3", 6, "09:20:00"),
+				     STEP("B4", 7, "09:30:00") };
+
+	feed(recs, 5);
+	ck_rows("SELECT record_key FROM outbox ORDER BY record_key", "B1;B2;B3;B4;B5;");
+	ck_rows("SELECT count(*) FROM quarantine WHERE resolved = 0", "0;");
+}
+END_TEST
+
 #define UNIT(id, name, extra) \
 	"units|{\"id\":\"" id "\",\"XMDM\":\"2026-220104-47-01-000123\",\"DWMC\":\"" name "\"" extra "}"
 
@@ -327,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, step_out_of_order_is_quarantined);
 	tcase_add_test(tc, steps_may_arrive_out_of_time_order);
 	tcase_add_test(tc, waiting_steps_resolve_when_the_missing_step_arrives);
+	tcase_add_test(tc, a_pair_read_late_goes_in_together);
 	tcase_add_test(tc, correction_is_invalidation_then_new_row);
 	tcase_add_test(tc, withdrawal_invalidates_what_was_sent);
 	tcase_add_test(tc, first_seen_withdrawn_is_kept_as_sent);
