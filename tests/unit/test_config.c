@@ -336,7 +336,7 @@ START_TEST(config_case)
 }
 END_TEST
 
-/* The demo configuration in config/ loads cleanly and says what the README says. */
+/* The export-files configuration in config/ loads cleanly and says what the README says. */
 START_TEST(demo_config)
 {
 	char path[1024];
@@ -346,7 +346,7 @@ START_TEST(demo_config)
 	json_t *info;
 
 	plugin_dir();
-	snprintf(path, sizeof(path), "%s/../../config/spgw.json", cases_dir);
+	snprintf(path, sizeof(path), "%s/../../config/spgw-files.json", cases_dir);
 	spgw_diag_init(&diag);
 	ck_assert_int_eq(spgw_config_load(path, &c, &diag), SPGW_OK);
 	ck_assert_uint_eq(diag.n, 0);
