@@ -27,6 +27,8 @@ int cc_entity_find(const char *name, size_t len);
 
 /* The API's ceiling on page_size (jilin spec §4). */
 #define CC_MAX_PAGE 500
+/* Records per commit, at most: below the host's 5000 uncommitted (plugin.h) by more than a page. */
+#define CC_COMMIT_RECORDS 4000ul
 /* The largest answer accepted: 500 records of a few KiB are ~2 MiB; far beyond this is not a
  * page but a fault, and the memory limit of the plugin process must not be the one to say so. */
 #define CC_MAX_BODY (64u * 1024 * 1024)
@@ -60,6 +62,7 @@ struct cc_settings {
 	char *app_id;
 	char *secret;      /* app_secret, or the first line of app_secret_file */
 	long page_size;
+	long commit_records; /* commit once this many records are pending (≤ CC_COMMIT_RECORDS) */
 	int want[CC_ENTITIES]; /* which entities to pull */
 	long timeout;      /* seconds per request */
 	long max_retries;

@@ -34,6 +34,9 @@ static const struct spgw_plugin_option cc_options[] = {
 	{ "app_secret_file", SPGW_OPT_STRING, 0, NULL,
 	  "a file whose first line is the app_secret (mode 0600)" },
 	{ "page_size", SPGW_OPT_INT, 0, "500", "records per page, 1 to 500" },
+	{ "commit_records", SPGW_OPT_INT, 0, "4000",
+	  "commit the cursor once this many records are read (1 to 4000; always after an "
+	  "entity's last page and before a failing page)" },
 	{ "entities", SPGW_OPT_ARRAY, 0,
 	  "[\"projects\",\"units\",\"cases\",\"steps\",\"documents\",\"procedures\","
 	  "\"materials\",\"opinions\"]",
@@ -359,6 +362,7 @@ static int parse_settings(struct cc_source *src, const char *text, struct spgw_p
 	int rc;
 
 	s->page_size = CC_MAX_PAGE;
+	s->commit_records = (long)CC_COMMIT_RECORDS;
 	s->timeout = 30;
 	s->max_retries = 5;
 	s->retry_base_ms = 500;
@@ -402,6 +406,9 @@ static int parse_settings(struct cc_source *src, const char *text, struct spgw_p
 		rc = read_secret_file(src, secret_file, err);
 	if (!rc)
 		rc = set_long(src, o, "page_size", 1, CC_MAX_PAGE, &s->page_size, err);
+	if (!rc)
+		rc = set_long(src, o, "commit_records", 1, (long)CC_COMMIT_RECORDS,
+			      &s->commit_records, err);
 	if (!rc)
 		rc = set_entities(src, o, err);
 	if (!rc)

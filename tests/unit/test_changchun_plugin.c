@@ -217,7 +217,8 @@ START_TEST(resume_at_every_commit)
 	size_t n = total("ds"), commits, k, i, got, a, b;
 
 	start_sim("ds", NULL);
-	s = settings("\"page_size\": 25");
+	/* a commit after every page here, so every page boundary is a resume point */
+	s = settings("\"page_size\": 25, \"commit_records\": 25");
 	ck_assert_int_eq(spgw_mock_pull(mock, s, REGION, NULL), SPGW_PLUGIN_OK);
 	commits = spgw_mock_commits(mock);
 	ck_assert_uint_gt(commits, 10);
