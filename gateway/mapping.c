@@ -213,7 +213,8 @@ static enum spgw_rc buf_trouble(struct run *x, const struct mapping_rule *r, str
 static enum spgw_rc eval(struct run *x, const struct mapping_rule *r, struct val *v);
 
 /* Parts joined; a part without a value (and no default) leaves the whole without one, so a
- * derived key is never built from half its parts. */
+ * derived key is never built from half its parts, unless the part says "omit_empty": then
+ * an empty part adds nothing (GCDM = 项目代码 + a sub-code that most projects lack). */
 static enum spgw_rc concat(struct run *x, const struct mapping_rule *r, struct val *v)
 {
 	struct val part;
@@ -230,6 +231,8 @@ static enum spgw_rc concat(struct run *x, const struct mapping_rule *r, struct v
 		s = val_text(x, &part, &len);
 		if (is_empty(&part) || !s) {
 			drop(&part);
+			if (r->parts[i].omit_empty)
+				continue;
 			return SPGW_OK;
 		}
 		rc = spgw_buf_add(&x->cat, s, len, NULL);
