@@ -454,13 +454,18 @@ struct recheck_ctx {
 static enum spgw_rc recheck_row(void *ud, const struct spgw_quarantine_row *row)
 {
 	struct recheck_ctx *rc = ud;
+	struct spgw_pipeline_stats st = { 0 };
 	int resolved = 0;
 	enum spgw_rc r;
 
 	/* only this source's mapping can read the entry's raw record */
 	if (!row->source || strcmp(row->source, rc->src->name))
 		return SPGW_OK;
-	r = spgw_pipeline_replay(rc->p, rc->src, row, &resolved, rc->st, rc->err);
+	r = spgw_pipeline_replay(rc->p, rc->src, row, &resolved, &st, rc->err);
+	/* the record was counted when it came; what it adds to the outbox now counts too */
+	rc->st->added += st.added;
+	rc->st->versions += st.versions;
+	rc->st->unchanged += st.unchanged;
 	rc->resolved += resolved;
 	return r;
 }
