@@ -528,9 +528,10 @@ enum spgw_rc spgw_ledger_quarantine_put(struct spgw_ledger *l,
 	return SPGW_OK;
 }
 
-enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *region,
-					    const char *table, const char *wait_ref,
-					    int64_t **ids, size_t *n, struct spgw_error *err)
+/* The ids of the open entries waiting for `wait_ref`: *ids is new (spgw_free). */
+static enum spgw_rc waiting_ids(struct spgw_ledger *l, const char *region, const char *table,
+				const char *wait_ref, int64_t **ids, size_t *n,
+				struct spgw_error *err)
 {
 	sqlite3_stmt *s = l->st[LEDGER_ST_Q_WAITING];
 	int64_t *v = NULL, *nv;
@@ -564,6 +565,23 @@ enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *r
 	}
 	*ids = v;
 	return SPGW_OK;
+}
+
+enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *region,
+					    const char *table, const char *wait_ref,
+					    spgw_ledger_quarantine_fn fn, void *ud, size_t *n,
+					    struct spgw_error *err)
+{
+	int64_t *ids = NULL;
+	size_t k = 0, i;
+	enum spgw_rc rc = waiting_ids(l, region, table, wait_ref, &ids, &k, err);
+
+	for (i = 0; !rc && i < k; i++)
+		rc = spgw_ledger_quarantine_get(l, ids[i], fn, ud, err);
+	spgw_free(ids);
+	if (n)
+		*n = k;
+	return rc;
 }
 
 /* A quarantine row into the borrowed struct the callbacks see. */

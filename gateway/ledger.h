@@ -155,12 +155,14 @@ enum spgw_rc spgw_ledger_quarantine_get(struct spgw_ledger *l, int64_t id,
 					spgw_ledger_quarantine_fn fn, void *ud,
 					struct spgw_error *err);
 /*
- * The ids of the open entries of `region` and `table` that wait for `wait_ref`, in id
- * order: *ids is new (spgw_free), *n its length (0 and NULL when none).
+ * Call `fn` for each open entry of `region` and `table` that waits for `wait_ref`, in id
+ * order; *n (may be NULL) gets how many there were. The ids are read first, so `fn` may
+ * replay, resolve or update the entries it is handed. Stops at the callback's first error.
  */
 enum spgw_rc spgw_ledger_quarantine_waiting(struct spgw_ledger *l, const char *region,
 					    const char *table, const char *wait_ref,
-					    int64_t **ids, size_t *n, struct spgw_error *err);
+					    spgw_ledger_quarantine_fn fn, void *ud, size_t *n,
+					    struct spgw_error *err);
 /* Inside a transaction: mark an entry resolved (its record went to the outbox). */
 enum spgw_rc spgw_ledger_quarantine_resolve(struct spgw_ledger *l, int64_t id,
 					    struct spgw_error *err);

@@ -480,20 +480,15 @@ static enum spgw_rc recheck(struct spgw_pipeline *p, const struct spgw_pipeline_
 			    struct spgw_error *err)
 {
 	struct recheck_ctx rc = { p, src, st, err, 0 };
-	enum spgw_rc r = SPGW_OK;
-	int64_t *ids = NULL;
-	size_t n = 0, i, before;
+	enum spgw_rc r;
+	size_t n, before;
 
 	p->rechecking = 1;
 	do {
 		before = rc.resolved;
-		spgw_free(ids);
-		r = spgw_ledger_quarantine_waiting(p->ledger, src->region, table, ref, &ids, &n,
-						   err);
-		for (i = 0; !r && i < n; i++)
-			r = spgw_ledger_quarantine_get(p->ledger, ids[i], recheck_row, &rc, err);
+		r = spgw_ledger_quarantine_waiting(p->ledger, src->region, table, ref, recheck_row,
+						   &rc, &n, err);
 	} while (!r && n && rc.resolved > before);
-	spgw_free(ids);
 	p->rechecking = 0;
 	return r;
 }

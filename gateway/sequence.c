@@ -282,14 +282,10 @@ static enum spgw_rc add_waiting(struct spgw_ledger *l, const char *region,
 				struct spgw_error *err)
 {
 	struct waiting_ctx w = { g, g->seq };
-	int64_t *ids = NULL;
-	size_t n = 0, i;
 	enum spgw_rc rc;
 
-	rc = spgw_ledger_quarantine_waiting(l, region, spgw_table_name(t), ref, &ids, &n, err);
-	for (i = 0; !rc && i < n; i++)
-		rc = spgw_ledger_quarantine_get(l, ids[i], waiting_row, &w, err);
-	spgw_free(ids);
+	rc = spgw_ledger_quarantine_waiting(l, region, spgw_table_name(t), ref, waiting_row, &w,
+					    NULL, err);
 	if (rc == SPGW_E_NOMEM)
 		rc = spgw_error_nomem(err, "reading the waiting steps of a case");
 	return rc;
