@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing.
 set -eu
 pkgs="meson ninja-build gcc pkg-config libjansson-dev libsqlite3-dev libssl-dev
-      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev check sqlite3 jq postgresql libpq-dev"
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev check sqlite3 jq postgresql libpq-dev
+      libsystemd-dev scdoc"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -25,6 +25,7 @@ const char *spgw_strerror(enum spgw_rc code)
 	case SPGW_E_USAGE: return "usage error";
 	case SPGW_E_CRYPTO: return "cryptographic error";
 	case SPGW_E_STATE: return "state directory unusable";
+	case SPGW_E_BUSY: return "busy";
 	}
 	return "unknown error";
 }

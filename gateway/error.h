@@ -30,6 +30,7 @@ enum spgw_rc {
 	SPGW_E_USAGE = 15,   /* a command line was wrong */
 	SPGW_E_CRYPTO = 16,  /* a digest, key or signature operation failed */
 	SPGW_E_STATE = 17,   /* the state directory is unusable (read-only, full, foreign) */
+	SPGW_E_BUSY = 18,    /* someone else holds it now (a source pulled by another process) */
 };
 
 struct spgw_error {
