@@ -38,6 +38,13 @@
 /* STRICT tables, RETURNING and UPSERT need SQLite 3.37. */
 #define LEDGER_MIN_SQLITE 3037000
 
+/* A version's phase for the tallies of migration 7, over the row prefix P ("", "NEW.",
+ * "OLD."): pending splits into held (no business day yet), waiting, and in an open batch. */
+#define LEDGER_PHASE(P)                                                                    \
+	"(CASE WHEN " P "state = 'delivered' THEN 'delivered' WHEN " P "state = 'dead' "   \
+	"THEN 'dead' WHEN " P "batch_id IS NOT NULL THEN 'in_flight' WHEN " P "day IS NULL " \
+	"THEN 'held' ELSE 'pending' END)"
+
 /*
  * Schema migrations: migrations[i] takes user_version i to i + 1, in one transaction.
  * Append only: a released script is never edited, a change is a new script.
@@ -226,6 +233,89 @@ static const char *const migrations[] = {
 	"ALTER TABLE quarantine ADD COLUMN wait_ref TEXT;"
 	"CREATE INDEX quarantine_waiting ON quarantine (region, spgl_table, wait_ref)"
 	"  WHERE resolved = 0 AND wait_ref IS NOT NULL;",
+	/* 7: what operations read (spgw status, /metrics) without counting ten million rows.
+	 * tally keeps the outbox's versions per region, table and phase, and tally_day the
+	 * versions delivered per Beijing day, by triggers in the same transaction as every
+	 * change, so they are exactly as durable as the outbox itself. runs is each pull's
+	 * outcome; schedule and daemon are what the daemon last said about itself; alarms are
+	 * the conditions an operator must act on, present while they hold. */
+	"CREATE TABLE tally ("
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  phase TEXT NOT NULL,"               /* pending, held, in_flight, delivered, dead */
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (region, spgl_table, phase)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE tally_day ("
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"                 /* Beijing date the versions were delivered on */
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (region, spgl_table, day)"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO tally SELECT region, spgl_table, " LEDGER_PHASE("") ", count(*)"
+	"  FROM outbox GROUP BY 1, 2, 3;"
+	"INSERT INTO tally_day SELECT region, spgl_table, date(delivered_at, '+8 hours'), count(*)"
+	"  FROM outbox WHERE state = 'delivered' AND delivered_at IS NOT NULL GROUP BY 1, 2, 3;"
+	"CREATE TRIGGER tally_insert AFTER INSERT ON outbox BEGIN"
+	"  INSERT INTO tally VALUES (NEW.region, NEW.spgl_table, " LEDGER_PHASE("NEW.") ", 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"END;"
+	"CREATE TRIGGER tally_update AFTER UPDATE OF state, batch_id, day ON outbox"
+	"  WHEN " LEDGER_PHASE("OLD.") " IS NOT " LEDGER_PHASE("NEW.") " BEGIN"
+	"  UPDATE tally SET n = n - 1 WHERE region = OLD.region AND spgl_table = OLD.spgl_table"
+	"    AND phase = " LEDGER_PHASE("OLD.") ";"
+	"  INSERT INTO tally VALUES (NEW.region, NEW.spgl_table, " LEDGER_PHASE("NEW.") ", 1)"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"  INSERT INTO tally_day SELECT NEW.region, NEW.spgl_table,"
+	"    date(NEW.delivered_at, '+8 hours'), 1"
+	"    WHERE NEW.state = 'delivered' AND NEW.delivered_at IS NOT NULL"
+	"    ON CONFLICT DO UPDATE SET n = n + 1;"
+	"END;"
+	"CREATE TRIGGER tally_delete AFTER DELETE ON outbox BEGIN"
+	"  UPDATE tally SET n = n - 1 WHERE region = OLD.region AND spgl_table = OLD.spgl_table"
+	"    AND phase = " LEDGER_PHASE("OLD.") ";"
+	"END;"
+	"CREATE INDEX quarantine_open ON quarantine (region, spgl_table, source_table)"
+	"  WHERE resolved = 0;"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"                /* pull, backfill, catalog */
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT NOT NULL,"
+	"  result TEXT NOT NULL,"              /* ok, failed, busy, stopped */
+	"  error_code INTEGER NOT NULL DEFAULT 0," /* enum spgw_rc */
+	"  records INTEGER NOT NULL DEFAULT 0,"
+	"  added INTEGER NOT NULL DEFAULT 0,"
+	"  changed INTEGER NOT NULL DEFAULT 0,"
+	"  quarantined INTEGER NOT NULL DEFAULT 0,"
+	"  message TEXT"
+	") STRICT;"
+	"CREATE INDEX runs_source ON runs (source, id);"
+	"CREATE TABLE schedule ("
+	"  source TEXT PRIMARY KEY NOT NULL,"
+	"  cron TEXT NOT NULL,"
+	"  next_at TEXT,"                      /* NULL: not scheduled */
+	"  running INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at TEXT NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE daemon ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  pid INTEGER NOT NULL,"
+	"  started_at TEXT NOT NULL,"
+	"  beat_at TEXT NOT NULL,"
+	"  config TEXT NOT NULL,"
+	"  state TEXT NOT NULL"                /* running, draining, stopped */
+	") STRICT;"
+	"CREATE TABLE alarms ("
+	"  name TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"             /* a source, a file, region/table, or '' */
+	"  message TEXT NOT NULL,"
+	"  raised_at TEXT NOT NULL,"
+	"  seen_at TEXT NOT NULL,"
+	"  PRIMARY KEY (name, subject)"
+	") STRICT, WITHOUT ROWID;",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -268,11 +358,7 @@ static enum spgw_rc check_dir(const char *dir, struct spgw_error *err)
  */
 static enum spgw_rc check_file(const char *path, int *fresh, struct spgw_error *err)
 {
-	static const char magic[16] = "SQLite format 3";
-	unsigned char head[100];
 	struct stat st;
-	ssize_t n;
-	int fd;
 
 	*fresh = 0;
 	if (stat(path, &st) != 0) {
@@ -292,26 +378,38 @@ static enum spgw_rc check_file(const char *path, int *fresh, struct spgw_error *
 				      "the ledger is not readable and writable by this user (%s): "
 				      "chown it to the user running spgw or chmod u+rw %s",
 				      strerror(errno), path);
-	if (st.st_size == 0) {
+	if (st.st_size == 0)
 		*fresh = 1;
-		return SPGW_OK;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return spgw_error_set(err, SPGW_E_STATE, path, 0, 0,
-				      "cannot open the ledger: %s", strerror(errno));
-	do
-		n = read(fd, head, sizeof(head));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0)
-		return spgw_error_set(err, SPGW_E_IO, path, 0, 0, "cannot read the ledger: %s",
-				      strerror(errno));
-	if ((size_t)n < sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
-		return spgw_error_set(err, SPGW_E_STATE, path, 0, 0,
+	return SPGW_OK;
+}
+
+/*
+ * The file's first bytes must be SQLite's. Read through SQLite's own open file, never with
+ * an open() and close() of ours: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it, so in the daemon, where several connections share the ledger, a
+ * close here would let one connection think it is alone, checkpoint and delete the
+ * write-ahead log under the others.
+ */
+static enum spgw_rc check_header(struct spgw_ledger *l, struct spgw_error *err)
+{
+	static const char magic[16] = "SQLite format 3";
+	unsigned char head[100];
+	sqlite3_file *f = NULL;
+	int src;
+
+	if (sqlite3_file_control(l->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods)
+		return spgw_error_set(err, SPGW_E_STATE, l->path, 0, 0,
+				      "cannot open the ledger's file");
+	src = f->pMethods->xRead(f, head, (int)sizeof(head), 0);
+	if (src == SQLITE_IOERR_SHORT_READ || (src == SQLITE_OK && memcmp(head, magic, sizeof(magic))))
+		return spgw_error_set(err, SPGW_E_STATE, l->path, 0, 0,
 				      "file is not a database: this is not an SQLite file, so not "
 				      "spgw's ledger; move it out of the state directory or set "
 				      "another state_dir (spgw never overwrites it)");
+	if (src != SQLITE_OK)
+		return spgw_error_set(err, SPGW_E_IO, l->path, 0, 0, "cannot read the ledger "
+				      "(SQLite I/O error %d)", src);
 	return SPGW_OK;
 }
 
@@ -533,6 +631,11 @@ enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
 		goto out;
 	}
 	sqlite3_busy_timeout(l->db, LEDGER_BUSY_MS);
+	if (!fresh) {
+		rc = check_header(l, err);
+		if (rc)
+			goto out;
+	}
 	if (sqlite3_db_readonly(l->db, "main") == 1) {
 		rc = spgw_error_set(err, SPGW_E_STATE, l->path, 0, 0,
 				    "SQLite could open the ledger only read-only: make %s and its "

@@ -34,6 +34,14 @@
 
 /* ---- temporary directories ---- */
 
+/* The ledger schema version this build migrates to, and SQL that takes a version 7 ledger
+ * back to version 6 so the tests of older migrations can start from before them. */
+#define LEDGER_V 7
+#define UNDO_7                                                                             \
+	"DROP TRIGGER tally_insert; DROP TRIGGER tally_update; DROP TRIGGER tally_delete;"  \
+	" DROP TABLE tally; DROP TABLE tally_day; DROP INDEX quarantine_open; DROP TABLE runs;" \
+	" DROP TABLE schedule; DROP TABLE daemon; DROP TABLE alarms; "
+
 static void setup(void)
 {
 	scratch_make("spgw-ledger");
@@ -133,7 +141,7 @@ START_TEST(create_and_reopen)
 	commit(l);
 	spgw_ledger_close(l);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA application_id"), 0x53504757);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 	mode = scratch_peek_text("PRAGMA journal_mode");
 	ck_assert_str_eq(mode, "wal");
 	free(mode);
@@ -148,6 +156,41 @@ START_TEST(create_and_reopen)
 }
 END_TEST
 
+/* Several connections in one process (the daemon's threads): opening another must not drop
+ * the locks the first holds. It did when the header was read with open() and close(): the
+ * close released every POSIX lock of the process, and the next connection to close thought
+ * itself the last, checkpointed and deleted the write-ahead log under the first. */
+START_TEST(second_connection_keeps_locks)
+{
+	struct spgw_ledger *a = open_ok(), *b;
+	struct stat st;
+	char wal[128], cmd[256];
+
+	begin(a);
+	put_ok(a, "K1", "{\"a\":1}");
+	commit(a);
+	snprintf(wal, sizeof(wal), "%s/spgw.db-wal", scratch_dir);
+	ck_assert_int_eq(stat(wal, &st), 0);
+	b = open_ok(); /* a second connection of this process, as a daemon thread opens */
+	/* another process (spgw status, an operator's sqlite3) opens and closes: it must see
+	 * that we are there. A fork would inherit SQLite's table of open files: exec one. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/spgw.db 'SELECT count(*) FROM outbox' >/dev/null",
+		 scratch_dir);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(stat(wal, &st) == 0, "the other process deleted the write-ahead log "
+		      "while this one had the ledger open: our locks were dropped");
+	begin(b);
+	put_ok(b, "K2", "{\"a\":2}");
+	commit(b);
+	spgw_ledger_close(b);
+	begin(a);
+	put_ok(a, "K3", "{\"a\":3}");
+	commit(a);
+	spgw_ledger_close(a);
+	ck_assert_int_eq(scratch_peek_int("SELECT count(*) FROM outbox"), 3);
+}
+END_TEST
+
 START_TEST(migrations_applied)
 {
 	struct spgw_ledger *l;
@@ -157,7 +200,7 @@ START_TEST(migrations_applied)
 	scratch_poke("PRAGMA user_version = 0");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 	ck_assert_int_eq(
 		scratch_peek_int("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
 				 "name IN ('cursors', 'outbox', 'quarantine')"),
@@ -169,7 +212,7 @@ START_TEST(migrations_applied)
 	/* a second open applies nothing and changes nothing */
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 }
 END_TEST
 
@@ -204,7 +247,7 @@ START_TEST(migration_3_keeps_records)
 	free(sql);
 	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 2);
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 	s = scratch_peek_text(
 		"SELECT group_concat(record_key || '=' || data || '/' || state, ' ') FROM"
 		" (SELECT * FROM outbox_records ORDER BY id)");
@@ -235,10 +278,10 @@ START_TEST(migration_4_keeps_ids)
 	commit(l);
 	spgw_ledger_close(l);
 	/* back to version 3, the newest record gone: its id must not come back */
-	scratch_poke("DELETE FROM outbox WHERE record_key = 'K3'; DROP INDEX quarantine_waiting;"
+	scratch_poke(UNDO_7 "DELETE FROM outbox WHERE record_key = 'K3'; DROP INDEX quarantine_waiting;"
 		     " ALTER TABLE quarantine DROP COLUMN wait_ref; PRAGMA user_version = 3;");
 	l = open_ok();
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 	begin(l);
 	put_ok(l, "K4", "{\"a\":4}");
 	commit(l);
@@ -273,11 +316,11 @@ START_TEST(migration_5_fills_valid)
 	put_ok(l, "K3", "{\"a\":3}");
 	commit(l);
 	spgw_ledger_close(l);
-	scratch_poke("ALTER TABLE outbox DROP COLUMN valid; DROP INDEX quarantine_waiting;"
+	scratch_poke(UNDO_7 "ALTER TABLE outbox DROP COLUMN valid; DROP INDEX quarantine_waiting;"
 		     " ALTER TABLE quarantine DROP COLUMN wait_ref; PRAGMA user_version = 4;");
 	l = open_ok();
 	spgw_ledger_close(l);
-	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), 6);
+	ck_assert_int_eq(scratch_peek_int("PRAGMA user_version"), LEDGER_V);
 	s = scratch_peek_text("SELECT group_concat(record_key || '=' || ifnull(valid, 'null'), ' ')"
 			      " FROM (SELECT * FROM outbox_records ORDER BY id)");
 	ck_assert_str_eq(s, "K1=1 K2=0 K3=null");
@@ -1143,6 +1186,7 @@ static Suite *ledger_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, create_and_reopen);
 	tcase_add_test(tc, migrations_applied);
+	tcase_add_test(tc, second_connection_keeps_locks);
 	tcase_add_test(tc, migration_3_keeps_records);
 	tcase_add_test(tc, migration_4_keeps_ids);
 	tcase_add_test(tc, migration_5_fills_valid);
