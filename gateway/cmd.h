@@ -44,6 +44,16 @@ void spgw_cmd_perror(const struct spgw_error *err);
 int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 		  struct spgw_schema **schema, struct spgw_ledger **ledger);
 
+/* The current time as RFC 3339 UTC, "2026-11-23T09:00:00Z", into out[24]. */
+void spgw_cmd_utc_now(char out[24]);
+/*
+ * Keep each result of an ingest (spgw_ingest_run) as a run in the ledger, for `spgw status`:
+ * kind "catalog" for a region's definition records ("catalog:<region>"), else "pull". A
+ * failure to store one is printed, not returned: the pull itself is done.
+ */
+struct spgw_ingest_result;
+void spgw_cmd_record_runs(struct spgw_ledger *l, const struct spgw_ingest_result *res, size_t n,
+			  const char *started_at);
 /* True when argv[i] is -h or --help. */
 int spgw_cmd_wants_help(int argc, char **argv);
 
@@ -57,6 +67,17 @@ int spgw_cmd_width(const char *s);
 void spgw_cmd_cell(FILE *out, const char *s, int width);
 void spgw_cmd_cell_right(FILE *out, const char *s, int width);
 
+/*
+ * Everything `spgw check-config` checks, without printing: the gateway file and every source
+ * file, the schema, every mapping against it, every plugin's settings (each plugin loaded in
+ * its own process) and the catalog. Problems go to `diag`. *config, *schema and *catalog
+ * (catalog may be NULL: not wanted) are set to what could be loaded, owned by the caller,
+ * NULL where nothing could. Returns how many mapping files were checked.
+ */
+struct spgw_catalog;
+struct spgw_diag;
+size_t spgw_cmd_check(const char *path, struct spgw_config **config, struct spgw_schema **schema,
+		      struct spgw_catalog **catalog, struct spgw_diag *diag);
 int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_schema(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);

@@ -1,8 +1,10 @@
 /* What the commands share: exit statuses, error lines, loading config, schema and ledger. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
+#include "ingest.h"
 #include "diag.h"
 #include "log.h"
 
@@ -149,4 +151,43 @@ void spgw_cmd_cell_right(FILE *out, const char *s, int width)
 		fputc(' ', out);
 	fputs(s ? s : "", out);
 	fputc(' ', out);
+}
+
+void spgw_cmd_utc_now(char out[24])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void spgw_cmd_record_runs(struct spgw_ledger *l, const struct spgw_ingest_result *res, size_t n,
+			  const char *started_at)
+{
+	char finished[24], line[1024];
+	size_t i;
+
+	spgw_cmd_utc_now(finished);
+	for (i = 0; i < n; i++) {
+		struct spgw_run_row r;
+		struct spgw_error e;
+
+		memset(&r, 0, sizeof(r));
+		memset(&e, 0, sizeof(e));
+		r.source = res[i].source->name;
+		r.kind = strncmp(r.source, "catalog:", 8) ? "pull" : "catalog";
+		r.started_at = started_at;
+		r.finished_at = finished;
+		r.result = res[i].rc == SPGW_OK ? "ok" : res[i].rc == SPGW_E_BUSY ? "busy" : "failed";
+		r.error_code = res[i].rc;
+		r.records = (int64_t)res[i].stats.records;
+		r.added = (int64_t)res[i].stats.added;
+		r.changed = (int64_t)res[i].stats.versions;
+		r.quarantined = (int64_t)res[i].stats.quarantined;
+		if (res[i].rc)
+			r.message = spgw_error_format(&res[i].error, line, sizeof(line));
+		if (spgw_ledger_run_add(l, &r, &e))
+			spgw_cmd_perror(&e);
+	}
 }

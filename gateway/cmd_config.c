@@ -70,6 +70,32 @@ static void check_plugins(const struct spgw_config *c, struct spgw_diag *diag)
 	}
 }
 
+size_t spgw_cmd_check(const char *path, struct spgw_config **config, struct spgw_schema **schema,
+		      struct spgw_catalog **catalog, struct spgw_diag *diag)
+{
+	struct spgw_config *c = NULL;
+	struct spgw_schema *s = NULL;
+	struct spgw_catalog *cat = NULL;
+	size_t nmaps = 0;
+
+	spgw_config_load(path, &c, diag);
+	if (c) {
+		spgw_schema_load(c->schema_path, &s, diag);
+		check_plugins(c, diag);
+		if (s)
+			nmaps = check_mappings(c, s, diag);
+		if (c->catalog_path)
+			spgw_catalog_load(c->catalog_path, &cat, diag);
+	}
+	*config = c;
+	*schema = s;
+	if (catalog)
+		*catalog = cat;
+	else
+		spgw_catalog_free(cat);
+	return nmaps;
+}
+
 int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 {
 	struct spgw_config *c = NULL;
@@ -88,15 +114,7 @@ int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		return SPGW_EXIT_USAGE;
 	}
 	spgw_diag_init(&diag);
-	spgw_config_load(ctx->config_path, &c, &diag);
-	if (c) {
-		spgw_schema_load(c->schema_path, &s, &diag);
-		check_plugins(c, &diag);
-		if (s)
-			nmaps = check_mappings(c, s, &diag);
-		if (c->catalog_path)
-			spgw_catalog_load(c->catalog_path, &cat, &diag);
-	}
+	nmaps = spgw_cmd_check(ctx->config_path, &c, &s, &cat, &diag);
 	for (i = 0; i < diag.n; i++)
 		spgw_cmd_perror(&diag.items[i]);
 	if (diag.dropped)

@@ -98,6 +98,7 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	struct spgw_config *c = NULL;
 	struct spgw_schema *s = NULL;
 	struct spgw_ledger *l = NULL;
+	char started[24];
 	struct spgw_ingest_result *res = NULL;
 	struct spgw_source one;
 	struct spgw_diag diag;
@@ -167,7 +168,10 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 		io.observe = print_output;
 		io.observe_ud = stdout;
 	}
+	spgw_cmd_utc_now(started);
 	rc = spgw_ingest_run(sources, nsources, s, l, &io, &res, &nres, &err);
+	if (res && l && !io.dry_run)
+		spgw_cmd_record_runs(l, res, nres, started);
 	if (res) {
 		if (io.dry_run)
 			fflush(stdout);

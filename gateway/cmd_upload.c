@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "daemon.h"
 #include "ingest.h"
 #include "log.h"
 #include "mem.h"
@@ -39,12 +40,22 @@ static void help(FILE *out, int run)
 {
 	if (run)
 		fprintf(out,
-			"usage: spgw [-c FILE] run --once [--max-time SECONDS]\n"
+			"usage: spgw [-c FILE] run\n"
+			"       spgw [-c FILE] run --once [--max-time SECONDS]\n"
 			"\n"
-			"One round of the whole path: pull every enabled source into the ledger\n"
-			"(as `spgw ingest`), then deliver everything pending to the national\n"
-			"platform (as `spgw upload`). The scheduled daemon (`spgw run` without\n"
-			"--once) is not built yet.\n");
+			"run: the daemon. Pulls each enabled source on its cron schedule (the source\n"
+			"file's \"schedule\": {\"pull\": \"*/5 * * * *\", \"jitter\": 30, \"endpoint\": ...},\n"
+			"Beijing time), within daemon.max_pulls at once and daemon.endpoints per\n"
+			"endpoint; uploads continuously; serves /metrics, /healthz and /status on\n"
+			"daemon.listen (default 127.0.0.1:9464). SIGHUP (systemctl reload): load and\n"
+			"check the new configuration; a bad one is reported and the old one keeps\n"
+			"running. SIGTERM (systemctl stop): no new pulls, transfers in flight finish\n"
+			"within daemon.drain_seconds, exit 0; a second SIGTERM exits at once, losing\n"
+			"nothing. Under systemd: Type=notify, with the watchdog.\n"
+			"\n"
+			"run --once: one round of the whole path: pull every enabled source into the\n"
+			"ledger (as `spgw ingest`), then deliver everything pending to the national\n"
+			"platform (as `spgw upload`).\n");
 	else
 		fprintf(out,
 			"usage: spgw [-c FILE] upload [--max-time SECONDS]\n"
@@ -218,12 +229,7 @@ static int parse(int argc, char **argv, int run, int *max_seconds)
 		help(stderr, run);
 		return SPGW_EXIT_USAGE;
 	}
-	if (run && !once) {
-		fprintf(stderr, "spgw: run: only `spgw run --once` exists so far; the scheduled "
-				"daemon is not built yet\n");
-		return SPGW_EXIT_USAGE;
-	}
-	return SPGW_EXIT_OK;
+	return run && !once ? 1000 : SPGW_EXIT_OK;
 }
 
 int spgw_cmd_upload(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
@@ -255,8 +261,11 @@ int spgw_cmd_run(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	struct spgw_error err;
 	size_t nres = 0, i;
 	int max_seconds, failed = 0, status = parse(argc, argv, 1, &max_seconds);
+	char started[24];
 	enum spgw_rc rc;
 
+	if (status == 1000)
+		return spgw_daemon_run(ctx);
 	if (status)
 		return status < 0 ? SPGW_EXIT_OK : status;
 	status = spgw_cmd_open(ctx, &c, &s, &l);
@@ -265,7 +274,9 @@ int spgw_cmd_run(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	memset(&io, 0, sizeof(io));
 	memset(&err, 0, sizeof(err));
 	io.catalog = c->catalog_path;
+	spgw_cmd_utc_now(started);
 	rc = spgw_ingest_run(c->sources, c->nsources, s, l, &io, &res, &nres, &err);
+	spgw_cmd_record_runs(l, res, nres, started);
 	if (!res && rc) {
 		spgw_cmd_perror(&err);
 		status = spgw_cmd_exit(rc);

@@ -35,6 +35,7 @@ static const struct key_spec gateway_keys[] = {
 	{ "mappings_dir", K_STRING, 0 }, { "schema", K_STRING, 0 },
 	{ "plugin_dir", K_STRING, 0 },	 { "log", K_OBJECT, 0 },
 	{ "national", K_OBJECT, 0 },	 { "catalog", K_STRING, 0 },
+	{ "daemon", K_OBJECT, 0 },
 };
 
 static const struct key_spec log_keys[] = {
@@ -47,7 +48,7 @@ static const struct key_spec source_keys[] = {
 	{ "region", K_STRING, 1 },    { "mapping", K_STRING, 1 },
 	{ "settings", K_OBJECT, 0 },  { "timeout", K_INT, 0 },
 	{ "memory_limit_mb", K_INT, 0 }, { "enabled", K_BOOL, 0 },
-	{ "description", K_STRING, 0 },
+	{ "description", K_STRING, 0 },	 { "schedule", K_OBJECT, 0 },
 };
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -449,6 +450,8 @@ void spgw_config_source_clear(struct spgw_source *s)
 	spgw_free(s->mapping);
 	spgw_free(s->settings);
 	json_decref(s->settings_json);
+	spgw_free(s->pull_cron);
+	spgw_free(s->endpoint);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -590,6 +593,7 @@ static size_t parse_source(const struct spgw_config *c, const struct cfile *f,
 					 &problems, d) << 20;
 	s->enabled = json_is_boolean(enabled) ? json_is_true(enabled) : 1;
 	problems += source_files(c, f, s, d);
+	problems += spgw_config_schedule(s, f, d);
 	s->region = region ? spgw_strdup(region) : NULL;
 	s->settings_json = json_is_object(settings) ? json_incref(settings) : json_object();
 	s->settings = s->settings_json ? json_dumps(s->settings_json, JSON_COMPACT) : NULL;
@@ -780,10 +784,13 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 		s = spgw_config_str_or(log, "format", "plain");
 		if (!strcmp(s, "json"))
 			c->log_format = SPGW_LOG_JSON;
+		else if (!strcmp(s, "journal"))
+			c->log_format = SPGW_LOG_JOURNAL;
 		else if (strcmp(s, "plain"))
 			spgw_config_problem(d, SPGW_E_CONFIG, f->path,
 				    spgw_jsonpos_child(f->pos, at, "format"), 1,
-				    "log format \"%s\" is not one of plain, json", spgw_config_show(s, k));
+				    "log format \"%s\" is not one of plain, json, journal",
+				    spgw_config_show(s, k));
 	}
 	c->state_dir = state ? spgw_config_resolve(f->path, state) : NULL;
 	c->sources_dir = spgw_config_resolve(f->path, spgw_config_str_or(f->root, "sources_dir", "sources"));
@@ -798,6 +805,7 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 		spgw_config_nomem(d, f->path, "reading the gateway file");
 	else
 		spgw_config_national(c, f, d);
+	spgw_config_daemon(c, f, d);
 	gateway_catalog(c, f, d);
 }
 
@@ -842,6 +850,7 @@ void spgw_config_free(struct spgw_config *c)
 	spgw_free(c->plugin_dir);
 	spgw_free(c->catalog_path);
 	spgw_config_national_clear(&c->national);
+	spgw_config_daemon_clear(&c->daemon);
 	spgw_free(c);
 }
 

@@ -29,6 +29,11 @@ struct spgw_source {
 	int timeout_ms;    /* "timeout" seconds in the file; default 60 s */
 	size_t memory_limit; /* "memory_limit_mb" in the file; default 1024 MiB */
 	int enabled;       /* "enabled", default true */
+	/* "schedule" (config_daemon.c): when the daemon pulls it */
+	char *pull_cron;   /* "pull": a cron expression in Beijing time; default every 5 minutes */
+	int jitter_s;      /* "jitter": seconds added at random to each start; default 30 */
+	char *endpoint;    /* "endpoint": what the source's pulls share a concurrency limit with;
+			    * default the plugin's name */
 };
 
 /*
@@ -57,6 +62,30 @@ struct spgw_national {
 	int retry_max_ms;   /* backoff ceiling, default 60 s */
 };
 
+/* An endpoint's concurrency limit (the gateway file's daemon.endpoints). */
+struct spgw_endpoint_limit {
+	char *name;
+	int max;
+};
+
+/* How the daemon runs (the gateway file's "daemon" object; config_daemon.c). */
+struct spgw_daemon_conf {
+	char *listen;           /* "HOST:PORT" of /metrics /healthz /status; NULL: "off" */
+	int max_pulls;          /* pulls at once over all sources, default 4 */
+	struct spgw_endpoint_limit *endpoints; /* per-endpoint limits */
+	size_t nendpoints;
+	int drain_seconds;      /* SIGTERM: how long transfers and pulls may finish, default 30 */
+	int upload_idle_s;      /* how often the uploader looks when nothing new came, default 10 */
+	int halt_retry_s;       /* after the platform refused our identity: retry every, 300 */
+	/* alarms */
+	int alarm_pending_minutes;  /* oldest waiting record older than this, default 60 */
+	long long alarm_disk_free_mb; /* state directory's free space below, default 512 */
+	int alarm_failed_runs;      /* a source failing this many runs in a row, default 3 */
+	int alarm_plugin_restarts;  /* a plugin crashing this many runs in a row, default 3 */
+	int alarm_expiry_days;      /* certificates or keys expiring within, default 30 */
+	int alarm_clock_skew_s;     /* local clock vs the platform's Date, default 60 */
+};
+
 struct spgw_config {
 	char *path;          /* the gateway file */
 	char *state_dir;
@@ -68,6 +97,7 @@ struct spgw_config {
 	enum spgw_log_level log_level;
 	enum spgw_log_format log_format;
 	struct spgw_national national;
+	struct spgw_daemon_conf daemon;
 	struct spgw_source *sources; /* sorted by name */
 	size_t nsources;
 };

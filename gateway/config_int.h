@@ -47,6 +47,13 @@ struct spgw_config;
 struct spgw_national;
 /* The gateway file's "national" object into c->national (config_national.c). */
 void spgw_config_national(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d);
+/* The gateway file's "daemon" object into c->daemon (config_daemon.c). */
+struct spgw_daemon_conf;
+void spgw_config_daemon(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d);
+void spgw_config_daemon_clear(struct spgw_daemon_conf *dc);
+/* A source file's "schedule" object into s (config_daemon.c); returns problems added. */
+struct spgw_source;
+size_t spgw_config_schedule(struct spgw_source *s, const struct cfile *f, struct spgw_diag *d);
 /* Release what spgw_config_national() allocated. */
 void spgw_config_national_clear(struct spgw_national *n);
 

@@ -330,6 +330,96 @@ typedef enum spgw_rc (*spgw_ledger_stats_fn)(void *ud, const struct spgw_outbox_
 enum spgw_rc spgw_ledger_outbox_stats(struct spgw_ledger *l, spgw_ledger_stats_fn fn, void *ud,
 				      struct spgw_error *err);
 
+/* ---- Operations: runs, the daemon's schedule, alarms, status figures (ledger_status.c) ---- */
+
+/* One pull (or backfill, or catalog round) of a source as it ended. */
+struct spgw_run_row {
+	const char *source;
+	const char *kind;        /* "pull", "backfill", "catalog" */
+	const char *started_at;  /* RFC 3339 UTC */
+	const char *finished_at;
+	const char *result;      /* "ok", "failed", "busy", "stopped" */
+	int error_code;          /* enum spgw_rc, 0 when ok */
+	int64_t records, added, changed, quarantined;
+	const char *message;     /* why it failed; NULL when ok */
+};
+/* Keep a run's outcome (its own transaction; keeps the newest 1000 runs of the source). */
+enum spgw_rc spgw_ledger_run_add(struct spgw_ledger *l, const struct spgw_run_row *r,
+				 struct spgw_error *err);
+typedef enum spgw_rc (*spgw_ledger_run_fn)(void *ud, const struct spgw_run_row *r);
+/* The newest run of every source, and for each how many runs in a row before it ended as
+ * it did (consecutive failures: `streak`). */
+typedef enum spgw_rc (*spgw_ledger_last_run_fn)(void *ud, const struct spgw_run_row *r,
+						int64_t streak);
+enum spgw_rc spgw_ledger_last_runs(struct spgw_ledger *l, spgw_ledger_last_run_fn fn, void *ud,
+				   struct spgw_error *err);
+
+/* The daemon's schedule of one source, as `spgw status` shows it. */
+struct spgw_schedule_row {
+	const char *source;
+	const char *cron;
+	const char *next_at; /* RFC 3339 UTC; NULL when not scheduled */
+	int running;
+};
+/* Replace the whole stored schedule with `rows` (one transaction). */
+enum spgw_rc spgw_ledger_schedule_replace(struct spgw_ledger *l, const struct spgw_schedule_row *rows,
+					  size_t n, struct spgw_error *err);
+typedef enum spgw_rc (*spgw_ledger_schedule_fn)(void *ud, const struct spgw_schedule_row *r);
+enum spgw_rc spgw_ledger_schedule_each(struct spgw_ledger *l, spgw_ledger_schedule_fn fn, void *ud,
+				       struct spgw_error *err);
+
+/* The daemon's heartbeat: who runs on this ledger, since when, in which state. */
+struct spgw_daemon_row {
+	int64_t pid;
+	const char *started_at, *beat_at, *config;
+	const char *state; /* "running", "draining", "stopped" */
+};
+enum spgw_rc spgw_ledger_daemon_beat(struct spgw_ledger *l, const struct spgw_daemon_row *d,
+				     struct spgw_error *err);
+/* *found 0 when no daemon ever ran here; strings valid during fn only. */
+typedef enum spgw_rc (*spgw_ledger_daemon_fn)(void *ud, const struct spgw_daemon_row *d);
+enum spgw_rc spgw_ledger_daemon_get(struct spgw_ledger *l, spgw_ledger_daemon_fn fn, void *ud,
+				    struct spgw_error *err);
+
+/* An alarm: a condition an operator must act on, stored while it holds. */
+struct spgw_alarm_row {
+	const char *name;    /* e.g. "identity_refused", "source_failing", "disk_low" */
+	const char *subject; /* what it is about (a source, a file, a region/table), or "" */
+	const char *message;
+	const char *raised_at, *seen_at;
+};
+/* Raise (or keep up) an alarm; *is_new (may be NULL) says whether it was not up before. */
+enum spgw_rc spgw_ledger_alarm_raise(struct spgw_ledger *l, const char *name, const char *subject,
+				     const char *message, int *is_new, struct spgw_error *err);
+/* Clear an alarm; subject NULL clears every subject of `name`. *cleared (may be NULL) says
+ * how many were up. */
+enum spgw_rc spgw_ledger_alarm_clear(struct spgw_ledger *l, const char *name, const char *subject,
+				     int *cleared, struct spgw_error *err);
+typedef enum spgw_rc (*spgw_ledger_alarm_fn)(void *ud, const struct spgw_alarm_row *a);
+enum spgw_rc spgw_ledger_alarm_each(struct spgw_ledger *l, spgw_ledger_alarm_fn fn, void *ud,
+				    struct spgw_error *err);
+
+/* Figures per (region, table), from the tallies (no scan of the outbox). */
+struct spgw_table_status {
+	const char *region, *table;
+	int64_t pending;    /* waiting with a business day, in no batch */
+	int64_t held;       /* waiting for the record its business day comes from */
+	int64_t in_flight;  /* in an open batch */
+	int64_t delivered, dead;
+	int64_t delivered_today; /* versions delivered on today's Beijing date */
+	int64_t quarantined;     /* open quarantine entries */
+	const char *oldest_pending_at; /* created_at of the oldest waiting version, or NULL */
+};
+typedef enum spgw_rc (*spgw_ledger_table_status_fn)(void *ud, const struct spgw_table_status *t);
+/* `today` is the Beijing date "YYYY-MM-DD" that delivered_today counts. */
+enum spgw_rc spgw_ledger_table_status(struct spgw_ledger *l, const char *today,
+				      spgw_ledger_table_status_fn fn, void *ud,
+				      struct spgw_error *err);
+/* The ledger file's size in bytes (main database plus write-ahead log). */
+int64_t spgw_ledger_size(struct spgw_ledger *l);
+/* The ledger's directory (the state directory), borrowed. */
+const char *spgw_ledger_dir(const struct spgw_ledger *l);
+
 /*
  * Test seam (after SQLite's fault injection): after `n` more successful write statements
  * (record, cursor and quarantine writes, and COMMIT), every further one fails with an

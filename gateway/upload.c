@@ -267,14 +267,30 @@ static enum spgw_rc keep(struct uploader *u, struct xfer *x, int status, const c
 static enum spgw_rc again(struct uploader *u, struct xfer *x, int status, const char *why,
 			  long retry_after)
 {
+	struct spgw_upload_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SPGW_UPLOAD_RETRY;
+	ev.region = x->b->region;
+	ev.table = x->b->table;
+	ev.batch = x->b->id;
+	ev.status = status;
+	ev.cause = status == 0	       ? "transport"
+		   : status == 200     ? "receipt"
+		   : status == 429     ? "http_429"
+		   : status == 409     ? "http_409"
+		   : status >= 500     ? "http_5xx"
+				       : "http_other";
+	spgw_upload_emit(u, &ev);
 	back_off(u, retry_after);
 	spgw_log(SPGW_LOG_WARNING, x->b->id, "%s; %lld records stay pending and are sent again "
 		 "in %lld ms", why, (long long)x->b->records, (long long)(u->until - now_ms()));
 	return keep(u, x, status, why);
 }
 
-static void halt(struct uploader *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void halt(struct uploader *u, const char *fmt, ...)
+static void halt(struct uploader *u, long status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void halt(struct uploader *u, long status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -283,6 +299,15 @@ static void halt(struct uploader *u, const char *fmt, ...)
 	va_end(ap);
 	u->st->halted = 1;
 	spgw_log(SPGW_LOG_ERROR, u->n->url, "ALERT: sending stopped: %s", u->st->halt_reason);
+	{
+		struct spgw_upload_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SPGW_UPLOAD_HALTED;
+		ev.status = status;
+		ev.text = u->st->halt_reason;
+		spgw_upload_emit(u, &ev);
+	}
 }
 
 static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
@@ -301,9 +326,19 @@ static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
 		char why[700];
 
 		spgw_answer_free(&a);
+		struct spgw_upload_event ev;
+
 		u->st->receipts_bad++;
 		snprintf(why, sizeof(why), "ALERT: the national answer is not accepted as proof "
 			 "of delivery: %s", aerr.text);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SPGW_UPLOAD_RECEIPT_BAD;
+		ev.region = b->region;
+		ev.table = b->table;
+		ev.batch = b->id;
+		ev.status = 200;
+		ev.text = aerr.text;
+		spgw_upload_emit(u, &ev);
 		return again(u, x, 200, why, -1);
 	}
 	if (rc) {
@@ -331,6 +366,20 @@ static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
 			 "rejected; receipt verified", b->region, b->table,
 			 (long long)a.receipt.accepted, (long long)a.receipt.duplicate,
 			 (long long)a.receipt.rejected);
+		{
+			struct spgw_upload_event ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = SPGW_UPLOAD_DELIVERED;
+			ev.region = b->region;
+			ev.table = b->table;
+			ev.batch = b->id;
+			ev.status = 200;
+			ev.accepted = a.receipt.accepted;
+			ev.duplicate = a.receipt.duplicate;
+			ev.rejected = a.receipt.rejected;
+			spgw_upload_emit(u, &ev);
+		}
 	}
 	spgw_answer_free(&a);
 	spgw_batch_free(b);
@@ -354,6 +403,35 @@ static char *batch_reason(int status, const char *code, const char *message)
 	return s;
 }
 
+/* Tell the watcher how the transfer went and, from the Date header, how far our clock is
+ * from the platform's (the clock decides the signature timestamps it accepts). */
+static void answered(struct uploader *u, struct xfer *x)
+{
+	struct spgw_upload_event ev;
+	curl_off_t us = 0;
+	long status = 0;
+
+	if (!u->o->on_event)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &us);
+	ev.kind = SPGW_UPLOAD_ANSWERED;
+	ev.region = x->b->region;
+	ev.table = x->b->table;
+	ev.batch = x->b->id;
+	ev.status = status;
+	ev.seconds = (double)us / 1e6;
+	ev.bytes = (int64_t)x->sent;
+	spgw_upload_emit(u, &ev);
+	if (x->date > 0) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = SPGW_UPLOAD_CLOCK;
+		ev.skew = difftime(x->date, time(NULL));
+		spgw_upload_emit(u, &ev);
+	}
+}
+
 static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 {
 	struct spgw_batch *b = x->b;
@@ -362,13 +440,14 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 	enum spgw_rc rc = SPGW_OK;
 
 	curl_multi_remove_handle(u->multi, x->easy);
+	answered(u, x);
 	if (cc != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s: %s", curl_easy_strerror(cc),
 			 x->errbuf[0] ? x->errbuf : "no detail");
 		/* A certificate problem does not pass by waiting: stop and say so. */
 		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
 		    cc == CURLE_SSL_CERTPROBLEM) {
-			halt(u, "TLS: %s; check \"ca_file\" and that \"url\" names the host in "
+			halt(u, 0, "TLS: %s; check \"ca_file\" and that \"url\" names the host in "
 			     "the national platform's certificate", why);
 			rc = keep(u, x, 0, why);
 		} else {
@@ -408,7 +487,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 	case 403:
 	case 404:
 	case 405:
-		halt(u, "%s; records are kept; %s", why,
+		halt(u, status, "%s; records are kept; %s", why,
 		     status == 404 || status == 405
 			     ? "check \"url\" in the gateway file"
 			     : "check \"gateway_id\", the key, that its public key is registered "

@@ -18,6 +18,29 @@
 #include "ledger.h"
 #include "schema.h"
 
+/* What the uploader tells a watcher (the daemon's metrics and alarms) as it happens. */
+enum spgw_upload_event_kind {
+	SPGW_UPLOAD_ANSWERED,    /* a transfer ended: status (0: no HTTP answer), seconds, bytes */
+	SPGW_UPLOAD_DELIVERED,   /* a batch settled with a verified receipt: the three counts */
+	SPGW_UPLOAD_RETRY,       /* a batch goes again after a backoff: cause */
+	SPGW_UPLOAD_HALTED,      /* sending stopped until an operator acts: status, text */
+	SPGW_UPLOAD_RECEIPT_BAD, /* an answer not accepted as proof of delivery: text */
+	SPGW_UPLOAD_CLOCK,       /* the platform's Date header was read: skew */
+};
+struct spgw_upload_event {
+	enum spgw_upload_event_kind kind;
+	const char *region, *table, *batch; /* the batch concerned, when there is one */
+	long status;       /* HTTP status, 0 for a transport failure */
+	double seconds;    /* ANSWERED: from the first byte sent to the last received */
+	int64_t bytes;     /* ANSWERED: request body bytes on the wire */
+	int64_t accepted, duplicate, rejected; /* DELIVERED */
+	const char *cause; /* RETRY: "transport", "http_429", "http_5xx", "http_409", "receipt",
+			    * "http_other" */
+	const char *text;  /* HALTED, RECEIPT_BAD: the reason */
+	double skew;       /* CLOCK: the platform's clock minus ours, seconds (1 s resolution) */
+};
+typedef void (*spgw_upload_event_fn)(void *ud, const struct spgw_upload_event *ev);
+
 struct spgw_upload_opts {
 	const struct spgw_config *config; /* national settings, state directory */
 	const struct spgw_schema *schema; /* table order, schema id */
@@ -25,6 +48,8 @@ struct spgw_upload_opts {
 	int max_seconds; /* give up waiting on retries after this long; 0: until done */
 	/* Set (by a signal handler) to stop: no new sends, transfers in flight finish. */
 	volatile sig_atomic_t *stop;
+	spgw_upload_event_fn on_event; /* may be NULL; called on the uploader's thread */
+	void *event_ud;
 };
 
 /* What one run did, per (region, table). */

@@ -28,6 +28,7 @@ struct xfer {
 	size_t wire_len, sent;
 	struct spgw_buf answer;
 	long retry_after;         /* seconds, -1 when absent */
+	time_t date;              /* the answer's Date header, 0 when absent */
 	int busy, paused;
 	char errbuf[CURL_ERROR_SIZE];
 	struct uploader *u;
@@ -76,6 +77,13 @@ static inline int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Tell the watcher, if any (spgw_upload_opts.on_event). */
+static inline void spgw_upload_emit(const struct uploader *u, struct spgw_upload_event *ev)
+{
+	if (u->o->on_event)
+		u->o->on_event(u->o->event_ud, ev);
 }
 
 /* Set up a transfer slot's easy handle (TLS, timeouts, client certificate) once. */

@@ -51,6 +51,17 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 	struct xfer *x = ud;
 	size_t n = size * nmemb;
 
+	if (n > 5 && !strncasecmp(p, "Date:", 5)) {
+		char v[64];
+		size_t m = n - 5 < sizeof(v) - 1 ? n - 5 : sizeof(v) - 1;
+		time_t when;
+
+		memcpy(v, p + 5, m);
+		v[m] = '\0';
+		v[strcspn(v, "\r\n")] = '\0';
+		when = curl_getdate(v + strspn(v, " \t"), NULL);
+		x->date = when > 0 ? when : 0;
+	}
 	if (n > 12 && !strncasecmp(p, "Retry-After:", 12)) {
 		char v[64];
 		size_t m = n - 12 < sizeof(v) - 1 ? n - 12 : sizeof(v) - 1;
@@ -143,6 +154,7 @@ enum spgw_rc spgw_upload_xfer_start(struct uploader *u, struct xfer *x, struct s
 	x->wire_len = b->body_len;
 	x->sent = 0;
 	x->retry_after = -1;
+	x->date = 0;
 	x->errbuf[0] = '\0';
 	spgw_buf_init(&x->answer, ANSWER_MAX, "national answer");
 	if (!b->content_digest[0]) {

@@ -96,11 +96,11 @@ every_table() {
 	for et in $TABLES; do
 		e=${et%%:*}
 		check "$1: $e -> ${et#*:}" "$(lines "$2/$e.jsonl")" \
-			"$(jq --arg t "${et#*:}" --arg s "$SRC" '[.[] | select(.source == $s and
-				.table == $t and .state == "pending") | .count] | add // 0' "$T/status.json")"
+			"$(jq --arg t "${et#*:}" '[.regions[] | select(.region == "220100") |
+				.tables[] | select(.table == $t) | .pending + .held + .in_flight] |
+				add // 0' "$T/status.json")"
 	done
-	check "$1: nothing quarantined" 0 \
-		"$(jq '[.[] | select(.state == "quarantined") | .count] | add // 0' "$T/status.json")"
+	check "$1: nothing quarantined" 0 "$(jq '.totals.quarantined' "$T/status.json")"
 }
 total() { cat "$1"/*.jsonl | grep -c .; }
 
