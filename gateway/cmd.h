@@ -81,6 +81,7 @@ size_t spgw_cmd_check(const char *path, struct spgw_config **config, struct spgw
 int spgw_cmd_check_config(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_schema(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_backfill(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "mem.h"
 #include "sign.h"
 
 static void help(FILE *out)
@@ -24,8 +25,11 @@ static void help(FILE *out)
 		"        and how many records it accepted, took as duplicates or rejected;\n"
 		"        --json: a JSON array with the content digests and signatures too\n"
 		"verify  check every stored receipt's signature again with the national public\n"
-		"        key of the gateway file (\"national_public_key\" in \"national\"); one\n"
-		"        line per receipt that fails, then how many were verified\n"
+		"        key that verified it when it arrived (kept in the ledger, so receipts\n"
+		"        stay verifiable after the platform rotates its key), or for receipts\n"
+		"        from before spgw kept it, the key of the gateway file\n"
+		"        (\"national_public_key\" in \"national\"); one line per receipt that\n"
+		"        fails, then how many were verified\n"
 		"\n"
 		"Exit status 0; for verify 1 when a receipt does not verify, 3 when no national\n"
 		"public key is configured or it cannot be read.\n");
@@ -137,13 +141,33 @@ static int do_list(const struct spgw_schema *s, struct spgw_ledger *l, int json)
 /* ---- verify ---- */
 
 struct verify_ctx {
-	const struct spgw_key *national;
-	size_t n, bad;
+	const struct spgw_key *national; /* the configured key */
+	struct spgw_key *stored;         /* the last stored key parsed, for the rows after */
+	char *stored_pem;
+	size_t n, bad, older; /* older: verified with a key other than the configured one */
 };
+
+/* The key a receipt was verified with when it arrived, parsed once for its run of rows. */
+static const struct spgw_key *key_for(struct verify_ctx *vc, const char *pem,
+				      struct spgw_error *err)
+{
+	if (!pem)
+		return vc->national;
+	if (vc->stored_pem && !strcmp(vc->stored_pem, pem))
+		return vc->stored;
+	spgw_key_free(vc->stored);
+	spgw_free(vc->stored_pem);
+	vc->stored = NULL;
+	vc->stored_pem = spgw_strdup(pem);
+	if (!vc->stored_pem || spgw_key_from_public_pem(pem, strlen(pem), &vc->stored, err))
+		return NULL;
+	return vc->stored;
+}
 
 static enum spgw_rc verify_row(void *ud, const struct spgw_receipt_row *r)
 {
 	struct verify_ctx *vc = ud;
+	const struct spgw_key *key;
 	struct spgw_receipt rc;
 	struct spgw_error err;
 
@@ -158,7 +182,14 @@ static enum spgw_rc verify_row(void *ud, const struct spgw_receipt_row *r)
 	rc.alg = r->alg;
 	rc.sig = r->sig;
 	vc->n++;
-	if (spgw_receipt_verify(vc->national, &rc, &err)) {
+	key = key_for(vc, r->national_key, &err);
+	if (key && key != vc->national) {
+		char *now = spgw_key_public_pem(vc->national);
+
+		vc->older += now && strcmp(now, r->national_key);
+		spgw_free(now);
+	}
+	if (!key || spgw_receipt_verify(key, &rc, &err)) {
 		/* the batch's records stay delivered: this is a finding to report, and the
 		 * national platform's own records settle it */
 		vc->bad++;
@@ -196,10 +227,15 @@ static int do_verify(const struct spgw_config *c, struct spgw_ledger *l)
 		goto out;
 	}
 	printf("%zu receipt%s verified, %zu bad\n", vc.n, vc.n == 1 ? "" : "s", vc.bad);
+	if (vc.older)
+		printf("%zu of them with the national key in force when they arrived, since "
+		       "rotated (国家平台密钥已更换)\n", vc.older);
 	if (vc.bad)
 		status = SPGW_EXIT_PARTIAL;
 out:
 	spgw_key_free(key);
+	spgw_key_free(vc.stored);
+	spgw_free(vc.stored_pem);
 	return status;
 }
 

@@ -77,6 +77,7 @@ struct spgw_daemon_conf {
 	int drain_seconds;      /* SIGTERM: how long transfers and pulls may finish, default 30 */
 	int upload_idle_s;      /* how often the uploader looks when nothing new came, default 10 */
 	int halt_retry_s;       /* after the platform refused our identity: retry every, 300 */
+	int pull_at_start;      /* pull each source at once when started or added, default true */
 	/* alarms */
 	int alarm_pending_minutes;  /* oldest waiting record older than this, default 60 */
 	long long alarm_disk_free_mb; /* state directory's free space below, default 512 */

@@ -25,7 +25,7 @@ static const struct key_spec daemon_keys[] = {
 	{ "listen", K_STRING, 0 },        { "max_pulls", K_INT, 0 },
 	{ "endpoints", K_OBJECT, 0 },     { "drain_seconds", K_INT, 0 },
 	{ "upload_idle_seconds", K_INT, 0 }, { "halt_retry_seconds", K_INT, 0 },
-	{ "alarms", K_OBJECT, 0 },
+	{ "alarms", K_OBJECT, 0 },        { "pull_at_start", K_BOOL, 0 },
 };
 
 static const struct key_spec alarm_keys[] = {
@@ -155,6 +155,7 @@ void spgw_config_daemon(struct spgw_config *c, const struct cfile *f, struct spg
 					 &problems, d);
 	dc->alarm_clock_skew_s = (int)num(f, alarms, aat, "clock_skew_seconds", 1, 86400, 60,
 					  "seconds", &problems, d);
+	dc->pull_at_start = !json_is_false(obj ? json_object_get(obj, "pull_at_start") : NULL);
 	eps = obj ? json_object_get(obj, "endpoints") : NULL;
 	if (json_is_object(eps))
 		endpoints(c, f, eps, spgw_jsonpos_child(f->pos, at, "endpoints"), d);

@@ -98,6 +98,7 @@ struct daemon {
 	pthread_t up_th;
 	int up_started;
 	volatile sig_atomic_t up_stop; /* end the current upload run (reload, drain) */
+	volatile sig_atomic_t pull_stop; /* end the running pulls (a drain running out of time) */
 	int up_quit, up_kick;          /* under mu */
 	struct upload_seen seen;       /* under mu */
 	/* the loop */
@@ -242,6 +243,9 @@ static void schedule_gen(struct daemon *d, const struct gen *g, const struct gen
 		if (spgw_sched_add(d->sched, s->name, s->endpoint, g->crons[i],
 				   (unsigned)s->jitter_s, now, &e))
 			spgw_log(SPGW_LOG_ERROR, s->name, "cannot be scheduled: %s", e.text);
+		else if (!was && g->c->daemon.pull_at_start)
+			/* a source just started or added catches up now, not at its next slot */
+			spgw_sched_run_now(d->sched, s->name, now);
 	}
 	for (i = 0; old && i < old->c->nsources; i++)
 		if (!spgw_config_source(g->c, old->c->sources[i].name))
@@ -561,6 +565,8 @@ static void *pull_main(void *arg)
 	memset(&io, 0, sizeof(io));
 	io.only_source = p->name;
 	io.catalog = p->g->c->catalog_path;
+	io.holder = "spgw run (the daemon)";
+	io.stop = &d->pull_stop;
 	p->rc = spgw_ledger_open(p->g->c->state_dir, &l, &p->err);
 	if (!p->rc)
 		p->rc = spgw_ingest_run(p->g->c->sources, p->g->c->nsources, p->g->s, l, &io,
@@ -612,8 +618,10 @@ static int start_pull(struct daemon *d, const char *name)
 	return 0;
 }
 
-static const char *result_name(enum spgw_rc rc)
+static const char *result_name(const struct daemon *d, enum spgw_rc rc)
 {
+	if (rc == SPGW_E_RETRY && d->pull_stop)
+		return "stopped";
 	return rc == SPGW_OK ? "ok" : rc == SPGW_E_BUSY ? "busy" : "failed";
 }
 
@@ -665,7 +673,7 @@ static void record_pull(struct daemon *d, struct pull *p)
 		r.kind = catalog ? "catalog" : "pull";
 		r.started_at = p->started_at;
 		r.finished_at = finished;
-		r.result = result_name(res->rc);
+		r.result = result_name(d, res->rc);
 		r.error_code = res->rc;
 		r.records = (int64_t)st->records;
 		r.added = (int64_t)st->added;
@@ -1114,6 +1122,14 @@ static int loop(struct daemon *d)
 		    (uint64_t)(mono_s() - last_wd) * 1000000 >= wd_usec / 2) {
 			sd_notify(0, "WATCHDOG=1");
 			last_wd = mono_s();
+		}
+		/* pulls may finish while the drain lasts; two seconds before its end the rest
+		 * are stopped: their committed pages stay, the rest is read again next time */
+		if (d->draining && !d->pull_stop && d->pulls &&
+		    mono_s() >= d->drain_deadline - 2) {
+			spgw_log(SPGW_LOG_WARNING, NULL, "stopping %zu pull(s) still running at the "
+				 "end of the drain", d->npulls);
+			d->pull_stop = 1;
 		}
 		if (d->draining && (drained(d) || mono_s() >= d->drain_deadline)) {
 			if (!drained(d))

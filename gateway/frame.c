@@ -354,6 +354,10 @@ const char *spgw_frame_check_info(const json_t *info)
 	    !json_is_integer(json_object_get(info, "struct_size")) ||
 	    !json_is_boolean(json_object_get(info, "count")))
 		return "abi, struct_size or count is missing";
+	/* appended to ABI 1 with pull_range: absent from an older runner's description */
+	v = json_object_get(info, "pull_range");
+	if (v && !json_is_boolean(v))
+		return "pull_range is not true or false";
 	v = json_object_get(info, "tables");
 	if (!json_is_null(v) && !json_is_array(v))
 		return "its tables are not a list";

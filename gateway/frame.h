@@ -6,9 +6,10 @@
  * byte, so it is at least 1 and at most SPGW_MAX_FRAME. Multi-byte numbers are big-endian.
  *
  *   host -> child
- *     START   JSON object: {"op": "describe"|"pull"|"count", "plugin": path, "source": name,
- *             "region": code|null, "settings": JSON text, "cursor": text|null,
+ *     START   JSON object: {"op": "describe"|"pull"|"pull_range"|"count", "plugin": path,
+ *             "source": name, "region": code|null, "settings": JSON text, "cursor": text|null,
  *             "table": name|null, "from": day|null, "to": day|null, "memory_limit": bytes}
+ *             (pull_range: "from" and "to" are the range, "cursor" the range's own)
  *     ACK     the answer to one COMMIT: [u8 0 ok | 1 failed] then one line of text
  *   child -> host
  *     INFO    always the first frame after a plugin loaded: the descriptor as JSON (the
@@ -20,9 +21,9 @@
  *     DONE    the last frame: [u8 enum spgw_frame_done][u8 enum spgw_plugin_rc] text, a NUL,
  *             then the record key the plugin gave (may be empty)
  *
- * Valid order, child side: INFO, then LOG any time and, by op, RECORD/COMMIT (pull) or COUNT
- * (count), then DONE, then nothing. DONE may come without INFO when loading failed. After each
- * COMMIT the child waits for its ACK before sending anything else.
+ * Valid order, child side: INFO, then LOG any time and, by op, RECORD/COMMIT (pull and
+ * pull_range) or COUNT (count), then DONE, then nothing. DONE may come without INFO when
+ * loading failed. After each COMMIT the child waits for its ACK before sending anything else.
  *
  * The checks below are shared so that the runner refuses a plugin's bad call with the same rule
  * the host enforces against a forged frame (the plugin shares the runner's process).
@@ -54,7 +55,7 @@ enum spgw_frame_done {
 	SPGW_FRAME_DONE_LOAD = 1,        /* the .so could not be loaded or its descriptor is bad */
 	SPGW_FRAME_DONE_ABI = 2,         /* the .so was built for another plugin ABI */
 	SPGW_FRAME_DONE_REFUSED = 3,     /* the runner refused a call (text says which, why) */
-	SPGW_FRAME_DONE_UNSUPPORTED = 4, /* count asked of a plugin without count() */
+	SPGW_FRAME_DONE_UNSUPPORTED = 4, /* count or pull_range asked of a plugin without it */
 	SPGW_FRAME_DONE_RUNNER = 5,      /* the runner itself failed (memory, bad START) */
 };
 

@@ -9,15 +9,22 @@
  */
 #include "ingest.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "canonical.h"
 #include "catalog.h"
+#include "frame.h"
 #include "log.h"
 #include "mapping.h"
 #include "mem.h"
@@ -31,6 +38,11 @@ struct job_state {
 	struct spgw_pipeline_stats batch; /* since the last commit */
 	char *cursor;                 /* the committed cursor we started from (owned) */
 	char *workdir;                /* the source file's folder (owned) */
+	char *cursor_name;            /* the cursors row: the source's name, or a backfill's
+				       * "backfill:<source>:<from>:<to>" (owned) */
+	char *state_name;             /* a backfill's "backfill-state:..." row (owned); NULL
+				       * for a regular pull */
+	int lock_fd;                  /* the source's lock file, held; -1 when none */
 	struct timespec started;
 	struct spgw_error err;        /* why our side stopped the job (ledger, memory) */
 };
@@ -76,6 +88,9 @@ static enum spgw_rc on_record(void *ud, struct spgw_host_job *job, const char *t
 	}
 	rc = spgw_pipeline_record(in->pipeline, &js->psrc, table, json, len, &js->batch,
 				  &js->err);
+	if (rc == SPGW_OK && in->opts->progress)
+		in->opts->progress(in->opts->progress_ud, js->result,
+				   js->result->stats.records + js->batch.records);
 	return rc;
 }
 
@@ -97,7 +112,10 @@ static enum spgw_rc on_commit(void *ud, struct spgw_host_job *job, const char *c
 			return rc;
 		in->in_txn = 1;
 	}
-	rc = spgw_ledger_cursor_set(in->ledger, js->psrc.name, cursor, &js->err);
+	rc = spgw_ledger_cursor_set(in->ledger, js->cursor_name, cursor, &js->err);
+	/* a backfill under way, also after a --restart of one done before */
+	if (rc == SPGW_OK && js->state_name)
+		rc = spgw_ledger_cursor_set(in->ledger, js->state_name, "running", &js->err);
 	if (rc == SPGW_OK)
 		rc = spgw_ledger_commit(in->ledger, &js->err);
 	if (rc) {
@@ -110,6 +128,8 @@ static enum spgw_rc on_commit(void *ud, struct spgw_host_job *job, const char *c
 	stats_add(&js->result->stats, &js->batch);
 	memset(&js->batch, 0, sizeof(js->batch));
 	js->result->commits++;
+	if (in->opts->progress)
+		in->opts->progress(in->opts->progress_ud, js->result, js->result->stats.records);
 	return SPGW_OK;
 }
 
@@ -394,6 +414,168 @@ out:
 	return rc;
 }
 
+/* --- one process per source: the lock --- */
+
+#define LOCKS_DIR "locks"
+
+/* <state_dir>/locks, made when missing: the ledger's folder is the state directory. *dir is
+ * new (spgw_free). */
+static enum spgw_rc locks_dir(const struct spgw_ledger *l, char **dir, struct spgw_error *err)
+{
+	const char *db = spgw_ledger_path(l), *slash = strrchr(db, '/');
+	size_t n = slash ? (size_t)(slash - db) : 1;
+	enum spgw_rc rc;
+	char *d;
+
+	d = spgw_malloc(n + sizeof("/" LOCKS_DIR));
+	if (!d)
+		return spgw_error_nomem(err, "naming the locks directory");
+	if (slash)
+		memcpy(d, db, n);
+	else
+		d[0] = '.';
+	strcpy(d + n, "/" LOCKS_DIR);
+	if (mkdir(d, 0700) && errno != EEXIST) {
+		rc = spgw_error_set(err, SPGW_E_STATE, d, 0, 0, "cannot make the directory of "
+				    "source locks: %s; the state directory must be writable by the "
+				    "gateway's user", strerror(errno));
+		spgw_free(d);
+		return rc;
+	}
+	*dir = d;
+	return SPGW_OK;
+}
+
+/*
+ * Take <dir>/<source>.lock without waiting. SPGW_OK with *fd holding it (close to release:
+ * the kernel releases it too when this process dies, however it dies); SPGW_E_BUSY when
+ * another process holds it, the message naming the source and what the holder wrote into
+ * the file; SPGW_E_STATE when it cannot be opened.
+ */
+static enum spgw_rc lock_source(const char *dir, const char *source, const char *holder,
+				int backfill, int *fd, struct spgw_error *err)
+{
+	char path[4096], who[256], line[320];
+	enum spgw_rc rc;
+	ssize_t n;
+	int f, e;
+
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, source);
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0)
+		return spgw_error_set(err, SPGW_E_STATE, path, 0, 0, "cannot open the source's "
+				      "lock file: %s", strerror(errno));
+	if (flock(f, LOCK_EX | LOCK_NB)) {
+		e = errno;
+		if (e != EWOULDBLOCK) {
+			close(f);
+			return spgw_error_set(err, SPGW_E_STATE, path, 0, 0, "cannot lock the "
+					      "source's lock file: %s", strerror(e));
+		}
+		n = pread(f, who, sizeof(who) - 1, 0);
+		who[n > 0 ? n : 0] = '\0';
+		who[strcspn(who, "\n")] = '\0';
+		close(f);
+		/* what a holder that died without releasing (kill -9) left is not the holder */
+		if (strncmp(who, "pid ", 4) || (kill((pid_t)strtol(who + 4, NULL, 10), 0) &&
+						errno == ESRCH))
+			snprintf(who, sizeof(who), "a process holds %.200s", path);
+		rc = spgw_error_set(err, SPGW_E_BUSY, source, 0, 0,
+				    backfill ? "a regular pull or another backfill is pulling %s "
+					       "(%s); run the backfill again once it has ended"
+					     : "a backfill or another spgw is pulling %s (%s); it "
+					       "will be pulled on the next run", source, who);
+		return rc;
+	}
+	/* who holds it, for the message of whoever finds it taken (a failure here costs that
+	 * message its detail, nothing more) */
+	n = snprintf(line, sizeof(line), "pid %ld: %.280s\n", (long)getpid(),
+		     holder ? holder : "spgw");
+	if (ftruncate(f, 0) == 0)
+		(void)!pwrite(f, line, (size_t)n, 0);
+	*fd = f;
+	return SPGW_OK;
+}
+
+/* --- backfills: the range's cursor and state --- */
+
+#define BACKFILL_PREFIX "backfill:"
+#define BACKFILL_STATE_PREFIX "backfill-state:"
+
+/* "<prefix><source>:<from>:<to>", new (spgw_free). ':' is not allowed in a source name
+ * (config/README.md), so these rows never meet a configured source's cursor. */
+static char *backfill_name(const char *prefix, const char *source, const char *from,
+			   const char *to)
+{
+	size_t n = strlen(prefix) + strlen(source) + strlen(from) + strlen(to) + 3;
+	char *s = spgw_malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s:%s:%s", prefix, source, from, to);
+	return s;
+}
+
+/* The range's position: *cursor NULL to start it, or *done set when it was finished before
+ * (and no restart is asked for). */
+static enum spgw_rc backfill_position(struct ingest *in, struct job_state *js,
+				      struct spgw_error *err)
+{
+	char *state = NULL;
+	enum spgw_rc rc;
+
+	rc = spgw_ledger_cursor_get(in->ledger, js->state_name, &state, err);
+	if (rc)
+		return rc;
+	if (state && !strncmp(state, "done ", 5) && !in->opts->range_restart) {
+		js->result->already_done = 1;
+		snprintf(js->result->done_at, sizeof(js->result->done_at), "%s", state + 5);
+	} else if (!in->opts->range_restart) {
+		/* a range interrupted (or a restart interrupted after its first commit) goes on */
+		rc = spgw_ledger_cursor_get(in->ledger, js->cursor_name, &js->cursor, err);
+	}
+	spgw_free(state);
+	return rc;
+}
+
+/* The whole range was read: remember it, so a rerun says so instead of reading it again. */
+static enum spgw_rc backfill_done(struct ingest *in, struct job_state *js,
+				  struct spgw_error *err)
+{
+	char state[48];
+	struct tm tm;
+	time_t now = time(NULL);
+	enum spgw_rc rc;
+
+	gmtime_r(&now, &tm);
+	strftime(state, sizeof(state), "done %Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = spgw_ledger_begin(in->ledger, err);
+	if (rc == SPGW_OK)
+		rc = spgw_ledger_cursor_set(in->ledger, js->state_name, state, err);
+	if (rc == SPGW_OK)
+		rc = spgw_ledger_commit(in->ledger, err);
+	if (rc)
+		spgw_ledger_rollback(in->ledger);
+	return rc;
+}
+
+enum spgw_rc spgw_ingest_backfill_done(struct spgw_ledger *ledger, const char *source,
+				       const char *from, const char *to, int *done,
+				       char done_at[32], struct spgw_error *err)
+{
+	char *name = backfill_name(BACKFILL_STATE_PREFIX, source, from, to), *state = NULL;
+	enum spgw_rc rc;
+
+	if (!name)
+		return spgw_error_nomem(err, "reading a backfill's state");
+	rc = spgw_ledger_cursor_get(ledger, name, &state, err);
+	*done = rc == SPGW_OK && state && !strncmp(state, "done ", 5);
+	if (*done)
+		snprintf(done_at, 32, "%s", state + 5);
+	spgw_free(state);
+	spgw_free(name);
+	return rc;
+}
+
 /* --- plugin sources --- */
 
 /* Everything a job needs before its child starts: mapping and committed cursor. */
@@ -401,6 +583,7 @@ static enum spgw_rc prepare_job(struct ingest *in, const struct spgw_source *src
 				struct job_state *js, struct spgw_host_job *job,
 				struct spgw_error *err)
 {
+	const struct spgw_ingest_opts *o = in->opts;
 	struct spgw_diag diag;
 	enum spgw_rc rc;
 
@@ -416,17 +599,25 @@ static enum spgw_rc prepare_job(struct ingest *in, const struct spgw_source *src
 	}
 	spgw_diag_free(&diag);
 	js->workdir = spgw_strdup(src->file);
-	if (!js->workdir)
+	js->cursor_name = o->range_from
+				  ? backfill_name(BACKFILL_PREFIX, src->name, o->range_from,
+						  o->range_to)
+				  : spgw_strdup(src->name);
+	if (o->range_from)
+		js->state_name = backfill_name(BACKFILL_STATE_PREFIX, src->name, o->range_from,
+					       o->range_to);
+	if (!js->workdir || !js->cursor_name || (o->range_from && !js->state_name))
 		return spgw_error_nomem(err, "starting a source");
 	if (strrchr(js->workdir, '/'))
 		*strrchr(js->workdir, '/') = '\0';
 	else
 		strcpy(js->workdir, ".");
-	if (in->ledger) {
+	if (in->ledger && o->range_from)
+		rc = backfill_position(in, js, err);
+	else if (in->ledger)
 		rc = spgw_ledger_cursor_get(in->ledger, src->name, &js->cursor, err);
-		if (rc)
-			return rc;
-	}
+	if (rc)
+		return rc;
 	js->psrc.name = src->name;
 	js->psrc.region = src->region;
 	js->psrc.mapping = js->mapping;
@@ -436,11 +627,54 @@ static enum spgw_rc prepare_job(struct ingest *in, const struct spgw_source *src
 	job->region = src->region;
 	job->workdir = js->workdir;
 	job->cursor = js->cursor;
-	job->op = SPGW_HOST_PULL;
+	job->op = o->range_from ? SPGW_HOST_PULL_RANGE : SPGW_HOST_PULL;
+	job->range_from = o->range_from;
+	job->range_to = o->range_to;
 	job->timeout_ms = src->timeout_ms;
 	job->memory_limit = src->memory_limit;
 	job->ud = js;
 	clock_gettime(CLOCK_MONOTONIC, &js->started);
+	return SPGW_OK;
+}
+
+/* Release what a job's state holds, its lock included, and make it empty (lock_fd -1). */
+static void job_state_clear(struct job_state *js)
+{
+	spgw_mapping_free(js->mapping);
+	spgw_free(js->cursor);
+	spgw_free(js->workdir);
+	spgw_free(js->cursor_name);
+	spgw_free(js->state_name);
+	/* emptied first, so that the file names a holder only while one holds it (a failure
+	 * costs the next busy message its detail, nothing more) */
+	if (js->lock_fd >= 0) {
+		(void)!ftruncate(js->lock_fd, 0);
+		close(js->lock_fd);
+	}
+	memset(js, 0, sizeof(*js));
+	js->lock_fd = -1;
+}
+
+static int on_stopping(void *ud)
+{
+	const struct ingest *in = ud;
+
+	return in->opts->stop && *in->opts->stop;
+}
+
+/* A backfill's options: one source, two days in order. */
+static enum spgw_rc check_range(const struct spgw_ingest_opts *o, struct spgw_error *err)
+{
+	if (!o->range_from)
+		return SPGW_OK;
+	if (!o->only_source)
+		return spgw_error_set(err, SPGW_E_USAGE, NULL, 0, 0, "a backfill pulls one source: "
+				      "name it");
+	if (!o->range_to || spgw_frame_check_day(o->range_from, strlen(o->range_from)) ||
+	    spgw_frame_check_day(o->range_to, strlen(o->range_to)) ||
+	    strcmp(o->range_from, o->range_to) > 0)
+		return spgw_error_set(err, SPGW_E_USAGE, NULL, 0, 0, "a backfill's range must be "
+				      "two days YYYY-MM-DD, the first not after the second");
 	return SPGW_OK;
 }
 
@@ -449,7 +683,7 @@ enum spgw_rc spgw_ingest_run(const struct spgw_source *sources, size_t n,
 			     const struct spgw_ingest_opts *opts, struct spgw_ingest_result **results,
 			     size_t *nresults, struct spgw_error *err)
 {
-	static const struct spgw_host_ops ops = {
+	struct spgw_host_ops ops = {
 		.record = on_record,
 		.commit = on_commit,
 		.abort = on_abort,
@@ -463,13 +697,19 @@ enum spgw_rc spgw_ingest_run(const struct spgw_source *sources, size_t n,
 	struct spgw_catalog *cat = NULL;
 	struct catalog_slot *slots = NULL;
 	const char **regions = NULL;
-	size_t i, k = 0, m = 0, block;
+	char *locks = NULL;
+	size_t i, k = 0, r = 0, m = 0, block;
 	enum spgw_rc rc;
 
 	memset(&in, 0, sizeof(in));
 	in.schema = schema;
 	in.ledger = opts->dry_run ? NULL : ledger;
 	in.opts = opts;
+	if (opts->stop)
+		ops.stopping = on_stopping;
+	rc = check_range(opts, err);
+	if (rc)
+		return rc;
 	if (opts->catalog) {
 		rc = load_catalog(opts->catalog, &cat, err);
 		if (rc == SPGW_OK)
@@ -489,8 +729,15 @@ enum spgw_rc spgw_ingest_run(const struct spgw_source *sources, size_t n,
 		rc = spgw_error_nomem(err, "starting ingest");
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		states[i].lock_fd = -1;
 	slots = (struct catalog_slot *)(void *)((char *)res + block);
 	pulled = res + m;
+	if (in.ledger) {
+		rc = locks_dir(in.ledger, &locks, err);
+		if (rc)
+			goto out;
+	}
 	rc = spgw_pipeline_new(schema, in.ledger, &in.pipeline, err);
 	if (rc)
 		goto out;
@@ -498,17 +745,40 @@ enum spgw_rc spgw_ingest_run(const struct spgw_source *sources, size_t n,
 		spgw_pipeline_observe(in.pipeline, opts->observe, opts->observe_ud);
 	for (i = 0; i < n; i++) {
 		const struct spgw_source *src = &sources[i];
+		struct spgw_ingest_result *re;
 
 		if (opts->only_source ? strcmp(src->name, opts->only_source) : !src->enabled)
 			continue;
-		pulled[k].source = src;
-		states[k].result = &pulled[k];
+		re = &pulled[r++];
+		re->source = src;
+		/* the lock before the cursor: whoever holds it may move the cursor */
+		if (locks) {
+			rc = lock_source(locks, src->name, opts->holder, opts->range_from != NULL,
+					 &states[k].lock_fd, &re->error);
+			if (rc == SPGW_E_BUSY) {
+				re->rc = rc;
+				continue;
+			}
+			if (rc) {
+				*err = re->error;
+				goto out;
+			}
+		}
+		states[k].result = re;
 		rc = prepare_job(&in, src, &states[k], &jobs[k], err);
-		if (rc)
+		if (rc) {
+			k++; /* its lock and allocations are released below */
 			goto out;
+		}
+		if (re->already_done) {
+			/* nothing to run: its slot is taken by the next source */
+			job_state_clear(&states[k]);
+			memset(&jobs[k], 0, sizeof(jobs[k]));
+			continue;
+		}
 		k++;
 	}
-	if (opts->only_source && !k) {
+	if (opts->only_source && !r) {
 		rc = spgw_error_set(err, SPGW_E_NOTFOUND, NULL, 0, 0,
 				    "no source named \"%s\" (spgw check-config lists them)",
 				    opts->only_source);
@@ -527,21 +797,27 @@ enum spgw_rc spgw_ingest_run(const struct spgw_source *sources, size_t n,
 	}
 	if (rc)
 		goto out;
-	for (i = 0; i < m + k; i++) {
+	for (i = 0; i < k && in.ledger; i++) {
+		if (states[i].state_name && states[i].result->rc == SPGW_OK) {
+			rc = backfill_done(&in, &states[i], err);
+			if (rc)
+				goto out;
+		}
+	}
+	for (i = 0; i < m + r; i++) {
 		if (res[i].rc && rc == SPGW_OK)
 			rc = res[i].rc;
 	}
 	*results = res;
-	*nresults = m + k;
+	*nresults = m + r;
 	res = NULL;
 out:
-	for (i = 0; i < n && states; i++) {
-		spgw_mapping_free(states[i].mapping);
-		spgw_free(states[i].cursor);
-		spgw_free(states[i].workdir);
-	}
+	/* locks released only now: the children are reaped and the last commit is written */
+	for (i = 0; i < k; i++)
+		job_state_clear(&states[i]);
 	spgw_pipeline_free(in.pipeline);
 	spgw_catalog_free(cat);
+	spgw_free(locks);
 	spgw_free(regions);
 	spgw_free(states);
 	spgw_free(jobs);

@@ -268,6 +268,9 @@ struct spgw_receipt_row {
 	const char *alg, *sig;
 	const char *region, *table; /* of the batch */
 	const char *stored_at;
+	/* the national public key (PEM) the receipt was verified with when stored; NULL for
+	 * receipts stored before ledger version 8 */
+	const char *national_key;
 };
 /*
  * One transaction: the batch is settled by a 200 answer. Accepted and duplicate records are

@@ -393,12 +393,29 @@ static enum spgw_rc store_receipt(struct spgw_ledger *l, const struct spgw_recei
 {
 	static const char sql[] =
 		"INSERT INTO receipts (batch_id, received_at, content_digest, accepted,"
-		" duplicate, rejected, alg, sig, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		" ?8, ?9)";
+		" duplicate, rejected, alg, sig, stored_at, national_key) VALUES (?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, (SELECT id FROM national_keys WHERE pem = ?10))";
+	static const char key[] =
+		"INSERT INTO national_keys (pem, first_used_at) VALUES (?1, ?2)"
+		" ON CONFLICT (pem) DO NOTHING";
 	sqlite3_stmt *s = NULL;
-	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
+	int src = SQLITE_OK;
 
+	if (r->national_key) {
+		src = sqlite3_prepare_v2(l->db, key, -1, &s, NULL);
+		if (src == SQLITE_OK) {
+			spgw_ledger_bind_text(s, 1, r->national_key);
+			spgw_ledger_bind_text(s, 2, spgw_ledger_now(l));
+			src = spgw_ledger_step_write(l, s);
+			src = src == SQLITE_DONE ? SQLITE_OK : src;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
 	if (src == SQLITE_OK) {
+		spgw_ledger_bind_text(s, 10, r->national_key);
 		spgw_ledger_bind_text(s, 1, r->batch_id);
 		spgw_ledger_bind_text(s, 2, r->received_at);
 		spgw_ledger_bind_text(s, 3, r->content_digest);
@@ -674,8 +691,9 @@ enum spgw_rc spgw_ledger_receipt_each(struct spgw_ledger *l, spgw_ledger_receipt
 {
 	static const char sql[] =
 		"SELECT r.batch_id, r.received_at, r.content_digest, r.accepted, r.duplicate,"
-		" r.rejected, r.alg, r.sig, b.region, b.spgl_table, r.stored_at"
-		" FROM receipts r JOIN batches b ON b.id = r.batch_id ORDER BY r.rowid";
+		" r.rejected, r.alg, r.sig, b.region, b.spgl_table, r.stored_at, k.pem"
+		" FROM receipts r JOIN batches b ON b.id = r.batch_id"
+		" LEFT JOIN national_keys k ON k.id = r.national_key ORDER BY r.rowid";
 	sqlite3_stmt *s = NULL;
 	enum spgw_rc rc = SPGW_OK;
 	int src = sqlite3_prepare_v2(l->db, sql, -1, &s, NULL);
@@ -694,6 +712,7 @@ enum spgw_rc spgw_ledger_receipt_each(struct spgw_ledger *l, spgw_ledger_receipt
 		r.region = (const char *)sqlite3_column_text(s, 8);
 		r.table = (const char *)sqlite3_column_text(s, 9);
 		r.stored_at = (const char *)sqlite3_column_text(s, 10);
+		r.national_key = (const char *)sqlite3_column_text(s, 11);
 		if (!r.batch_id || !r.received_at || !r.content_digest || !r.alg || !r.sig ||
 		    !r.region || !r.table || !r.stored_at) {
 			src = SQLITE_NOMEM;

@@ -316,6 +316,16 @@ static const char *const migrations[] = {
 	"  seen_at TEXT NOT NULL,"
 	"  PRIMARY KEY (name, subject)"
 	") STRICT, WITHOUT ROWID;",
+	/* 8: the national platform's key that verified each receipt. The platform rotates its
+	 * key; a receipt must stay verifiable with the key in force when it was received, not
+	 * only with today's. Receipts stored before carry none: they are checked with the
+	 * configured key, as before. */
+	"CREATE TABLE national_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pem TEXT NOT NULL UNIQUE,"           /* SubjectPublicKeyInfo PEM */
+	"  first_used_at TEXT NOT NULL"
+	") STRICT;"
+	"ALTER TABLE receipts ADD COLUMN national_key INTEGER REFERENCES national_keys (id);",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

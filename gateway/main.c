@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{ "check-config", spgw_cmd_check_config,
 	  "check every configuration file, mapping and plugin; list all problems" },
 	{ "ingest", spgw_cmd_ingest, "pull every configured source once into the ledger" },
+	{ "backfill", spgw_cmd_backfill,
+	  "pull one source's records of a date range again (a late city, a lost month)" },
 	{ "quarantine", spgw_cmd_quarantine,
 	  "list, show, replay or export records refused by mapping or validation" },
 	{ "upload", spgw_cmd_upload, "deliver what is pending to the national platform once" },

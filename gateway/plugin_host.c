@@ -48,6 +48,9 @@
 #define MAX_UNREAD_ANSWERS 65536
 /* How often to look for a child's exit when the kernel cannot give a pidfd (Linux < 5.3). */
 #define EXIT_POLL_MS 20
+/* How often ops->stopping is asked at least: a signal that lands just before poll() waits
+ * no longer than this to be noticed. */
+#define STOP_POLL_MS 100
 
 /* What follows a plugin failure in a pull: what happened to the data, what to do. */
 #define NEXT "; records since its last commit were discarded and the next pull resumes from " \
@@ -150,6 +153,12 @@ static int held(const struct host *h, const struct child *c)
 	return !eligible(h, c) && c->p.sock >= 0;
 }
 
+/* A job that takes records: pull() or pull_range(). */
+static int pulls(const struct spgw_host_job *job)
+{
+	return job->op == SPGW_HOST_PULL || job->op == SPGW_HOST_PULL_RANGE;
+}
+
 /* Record the job's first error: "plugin <path> <what happened>", source = the job's source. */
 static void fail(struct child *c, enum spgw_rc code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -163,8 +172,7 @@ static void fail(struct child *c, enum spgw_rc code, const char *fmt, ...)
 	va_end(ap);
 	spgw_error_set(&c->job->error, code, c->job->source, 0, 0, "plugin %s %s%s",
 		       c->job->plugin_path, why,
-		       code == SPGW_E_PLUGIN && !c->describe && c->job->op == SPGW_HOST_PULL ? NEXT
-											: "");
+		       code == SPGW_E_PLUGIN && !c->describe && pulls(c->job) ? NEXT : "");
 }
 
 static void close_sock(struct child *c)
@@ -414,9 +422,9 @@ static void on_frame(struct host *h, struct child *c, const struct spgw_frame *f
 			VIOLATION(c, "described itself twice");
 	} else if (c->stage != ST_RUN) {
 		VIOLATION(c, "sent a frame of type %u before describing itself", f->type);
-	} else if (f->type == SPGW_FRAME_RECORD && !c->describe && op == SPGW_HOST_PULL) {
+	} else if (f->type == SPGW_FRAME_RECORD && !c->describe && pulls(c->job)) {
 		on_record(h, c, f);
-	} else if (f->type == SPGW_FRAME_COMMIT && !c->describe && op == SPGW_HOST_PULL) {
+	} else if (f->type == SPGW_FRAME_COMMIT && !c->describe && pulls(c->job)) {
 		on_commit(h, c, f, yield);
 	} else if (f->type == SPGW_FRAME_COUNT && !c->describe && op == SPGW_HOST_COUNT) {
 		on_count(h, c, f);
@@ -563,8 +571,13 @@ static void outcome(struct child *c, int st)
 		fail(c, SPGW_E_PLUGIN, "was refused: %s", c->done_text);
 		break;
 	default:
-		fail(c, SPGW_E_NOTFOUND, "cannot count records (it has no count()); reconciliation "
-		     "shows this source as not counted");
+		if (job->op == SPGW_HOST_PULL_RANGE)
+			fail(c, SPGW_E_NOTFOUND, "cannot re-pull a date range (it has no "
+			     "pull_range()); its regular pull already reads everything from its "
+			     "cursor");
+		else
+			fail(c, SPGW_E_NOTFOUND, "cannot count records (it has no count()); "
+			     "reconciliation shows this source as not counted");
 		break;
 	}
 	if (job->error.code)
@@ -601,7 +614,11 @@ static void finish(struct host *h, struct child *c)
 static enum spgw_rc start_frame(struct child *c, struct spgw_error *err)
 {
 	const struct spgw_host_job *job = c->job;
-	const char *op = c->describe ? "describe" : job->op == SPGW_HOST_COUNT ? "count" : "pull";
+	const char *op = c->describe ? "describe"
+			 : job->op == SPGW_HOST_COUNT ? "count"
+			 : job->op == SPGW_HOST_PULL_RANGE ? "pull_range" : "pull";
+	const char *from = job->op == SPGW_HOST_PULL_RANGE ? job->range_from : job->count_from;
+	const char *to = job->op == SPGW_HOST_PULL_RANGE ? job->range_to : job->count_to;
 	char abs[4096];
 	const char *plugin = job->plugin_path;
 	json_t *j;
@@ -616,7 +633,7 @@ static enum spgw_rc start_frame(struct child *c, struct spgw_error *err)
 		      "plugin", STR(plugin), "source", STR(job->source), "region",
 		      STR(job->region), "settings", STR(job->settings ? job->settings : "{}"),
 		      "cursor", STR(job->cursor), "table", STR(job->count_table), "from",
-		      STR(job->count_from), "to", STR(job->count_to), "memory_limit",
+		      STR(from), "to", STR(to), "memory_limit",
 		      (json_int_t)memory_of(job));
 #undef STR
 	if (j)
@@ -788,6 +805,33 @@ static void serve(struct host *h, struct polls *p, long long now)
 	}
 }
 
+/* ops->stopping said so: kill every child still at work (as for a timeout: its records since
+ * its last commit are aborted when it is reaped) and end every job not started yet. */
+static void stop_all(struct host *h, struct spgw_host_job *jobs, size_t *next, size_t n)
+{
+	struct spgw_host_job *job;
+	struct child *c;
+	size_t i;
+
+	for (i = 0; i < h->slots; i++) {
+		c = &h->kids[i];
+		if (c->job && c->stage != ST_DONE && !c->p.killed)
+			STOP(c, SPGW_E_RETRY, "was stopped: the gateway was asked to stop; what it "
+			     "committed is kept and the next run resumes from its last committed "
+			     "cursor");
+	}
+	for (; *next < n; (*next)++) {
+		job = &jobs[*next];
+		spgw_error_clear(&job->error);
+		job->records = job->commits = 0;
+		job->result = spgw_error_set(&job->error, SPGW_E_RETRY, job->source, 0, 0,
+					     "not started: the gateway was asked to stop; it is "
+					     "pulled on the next run");
+		if (h->ops->done)
+			h->ops->done(h->ud, job);
+	}
+}
+
 /* `described`: NULL for pull/count jobs; for describe jobs, receives the INFO object. */
 static enum spgw_rc run(struct spgw_host_job *jobs, size_t n, size_t parallel,
 			const struct spgw_host_ops *ops, void *ud, json_t **described,
@@ -799,14 +843,14 @@ static enum spgw_rc run(struct spgw_host_job *jobs, size_t n, size_t parallel,
 	char runner_abs[4096];
 	size_t next = 0, active, i;
 	enum spgw_rc rc = SPGW_OK, r;
-	int timeout, describe = described != NULL;
+	int timeout, describe = described != NULL, stopped = 0;
 
 	memset(&h, 0, sizeof(h));
 	memset(&p, 0, sizeof(p));
 	h.ops = ops;
 	h.ud = ud;
 	for (i = 0; i < n && !describe; i++) {
-		if (jobs[i].op == SPGW_HOST_PULL && (!ops->record || !ops->commit))
+		if (pulls(&jobs[i]) && (!ops->record || !ops->commit))
 			return spgw_error_set(err, SPGW_E_USAGE, NULL, 0, 0, "a pull needs record "
 					      "and commit callbacks");
 	}
@@ -829,6 +873,10 @@ static enum spgw_rc run(struct spgw_host_job *jobs, size_t n, size_t parallel,
 		goto out;
 	}
 	for (;;) {
+		if (!stopped && ops->stopping && ops->stopping(ud)) {
+			stopped = 1;
+			stop_all(&h, jobs, &next, n);
+		}
 		active = 0;
 		for (i = 0; i < h.slots; i++) {
 			while (!h.kids[i].job && next < n) {
@@ -844,6 +892,8 @@ static enum spgw_rc run(struct spgw_host_job *jobs, size_t n, size_t parallel,
 		if (!active)
 			break;
 		timeout = gather(&h, &p, now_ms());
+		if (ops->stopping && !stopped && (timeout < 0 || timeout > STOP_POLL_MS))
+			timeout = STOP_POLL_MS;
 		if (poll(p.fd, p.n, timeout) < 0 && errno != EINTR) {
 			/* cannot wait any more: end every child now, nothing left running */
 			r = spgw_error_set(err, SPGW_E_IO, NULL, 0, 0, "poll: %s", strerror(errno));

@@ -24,7 +24,12 @@
  * - The memory limit is applied by spgw-plugin-runner to itself before it loads the plugin
  *   (a runner built with AddressSanitizer cannot have one and logs a warning instead).
  * - When a job ends, whatever is left in its child's process group is killed.
- * - A COUNT job whose plugin has no count() ends with SPGW_E_NOTFOUND ("not counted").
+ * - A COUNT job whose plugin has no count() ends with SPGW_E_NOTFOUND ("not counted"), and so
+ *   does a PULL_RANGE job whose plugin has no pull_range() ("cannot re-pull a date range").
+ * - A PULL_RANGE job is a PULL in everything but the plugin function called: the same
+ *   record, commit and abort callbacks, limits, timeouts and crash handling.
+ * - With ops->stopping, the caller can end a run early (SIGINT): each running child is killed
+ *   as for a timeout and its job ends with SPGW_E_RETRY; what it committed stays committed.
  */
 #ifndef SPGW_PLUGIN_HOST_H
 #define SPGW_PLUGIN_HOST_H
@@ -49,7 +54,7 @@ const char *spgw_host_runner(void);
  *   { "path", "name", "version", "description", "abi": 1, "struct_size",
  *     "tables": [..] | null, "options": [ { "name", "type": "string|int|bool|number|array|
  *     object|secret", "required": bool, "default": str|null, "help": str|null } ],
- *     "count": bool }
+ *     "count": bool, "pull_range": bool }
  * SPGW_E_ABI for another ABI version (message names the path, its version and ours);
  * SPGW_E_PLUGIN when it cannot be loaded, lacks the symbol, has a malformed descriptor, or
  * its child crashes or hangs past `timeout_ms` (0: 60 s). The error's text names the path;
@@ -61,6 +66,7 @@ enum spgw_rc spgw_host_describe(const char *plugin_path, int timeout_ms, json_t 
 enum spgw_host_op {
 	SPGW_HOST_PULL = 0,
 	SPGW_HOST_COUNT = 1,
+	SPGW_HOST_PULL_RANGE = 2, /* plugin.h's pull_range(): records changed in a date range */
 };
 
 /* One child to run. The caller fills the inputs; the host fills the outcome. */
@@ -72,10 +78,12 @@ struct spgw_host_job {
 	const char *region;      /* six digits */
 	const char *workdir;     /* the child's working directory, so relative paths in its
 				  * settings resolve from the source file's folder; NULL: ours */
-	const char *cursor;      /* last committed cursor; NULL on the first pull */
+	const char *cursor;      /* last committed cursor; NULL on the first pull (PULL_RANGE:
+				  * the range's own cursor, NULL when the range starts) */
 	enum spgw_host_op op;
 	const char *count_table; /* COUNT: source table or NULL for all */
 	const char *count_from, *count_to; /* COUNT: YYYY-MM-DD inclusive */
+	const char *range_from, *range_to; /* PULL_RANGE: YYYY-MM-DD inclusive, from <= to */
 	int timeout_ms;          /* longest silence allowed from the child; 0: 60 s */
 	size_t memory_limit;     /* address-space limit of the child in bytes; 0: 1 GiB */
 	void *ud;                /* the caller's, untouched */
@@ -108,6 +116,11 @@ struct spgw_host_ops {
 			      const char *day, uint64_t records);
 	/* The job ended; job->result says how. May be NULL. */
 	void (*done)(void *ud, struct spgw_host_job *job);
+	/* Asked between callbacks, at least every 100 ms while jobs run: nonzero stops the run.
+	 * Each child that has not reported its outcome is killed (its records since its last
+	 * commit go to `abort`), and its job, like every job not started yet, ends with
+	 * SPGW_E_RETRY. May be NULL: the run goes on until every job has ended. */
+	int (*stopping)(void *ud);
 };
 
 /*

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <spgw/plugin.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,14 @@
 #include "mem.h"
 
 #define CHANNEL 3
+
+/* The descriptor of ABI 1 as first released: every member up to fini. A plugin built then
+ * says so in struct_size and is served; members appended since (pull_range) are read only
+ * when its struct_size covers them. */
+#define ABI1_BASE_SIZE (offsetof(struct spgw_plugin, fini) + sizeof(void (*)(void)))
+/* Whether the plugin's descriptor holds `member` (appended after the first ABI 1). */
+#define HAS_MEMBER(p, member) \
+	((p)->struct_size >= offsetof(struct spgw_plugin, member) + sizeof((p)->member))
 
 /* A descriptor's tables and options lists must end within these many entries: a list missing
  * its terminator would otherwise be read until the runner crashes. */
@@ -47,7 +56,7 @@
 #endif
 #endif
 
-enum op { OP_DESCRIBE, OP_PULL, OP_COUNT };
+enum op { OP_DESCRIBE, OP_PULL, OP_PULL_RANGE, OP_COUNT };
 enum phase { PH_NONE, PH_PULL, PH_COUNT };
 
 struct runner {
@@ -138,7 +147,7 @@ static int host_emit(void *ctx, const char *table, const char *json, size_t len)
 	if (stopped())
 		return SPGW_PLUGIN_ERROR;
 	if (R.phase != PH_PULL)
-		return REFUSE("emit() was called outside pull()");
+		return REFUSE("emit() was called outside pull() and pull_range()");
 	if (!table)
 		return REFUSE("emit() was given no table name");
 	tl = strnlen(table, SPGW_MAX_TABLE_NAME + 1);
@@ -179,7 +188,7 @@ static int host_commit(void *ctx, const char *cursor)
 	if (stopped())
 		return SPGW_PLUGIN_ERROR;
 	if (R.phase != PH_PULL)
-		return REFUSE("commit() was called outside pull()");
+		return REFUSE("commit() was called outside pull() and pull_range()");
 	if (!cursor)
 		return REFUSE("commit() was given no cursor");
 	n = strnlen(cursor, SPGW_MAX_CURSOR + 1);
@@ -274,6 +283,8 @@ static json_t *describe(void)
 	bad |= json_object_set_new(info, "abi", json_integer(p->abi_version));
 	bad |= json_object_set_new(info, "struct_size", json_integer(p->struct_size));
 	bad |= json_object_set_new(info, "count", json_boolean(p->count != NULL));
+	bad |= json_object_set_new(info, "pull_range", json_boolean(HAS_MEMBER(p, pull_range) &&
+								  p->pull_range != NULL));
 	arr = p->tables ? json_array() : json_null();
 	for (i = 0; p->tables && p->tables[i] && !bad; i++) {
 		const char *why = spgw_frame_check_table(p->tables[i],
@@ -353,11 +364,11 @@ static int load(void)
 			SPGW_PLUGIN_ABI);
 		return -1;
 	}
-	if (size < sizeof(struct spgw_plugin)) {
+	if (size < ABI1_BASE_SIZE) {
 		set_why(SPGW_FRAME_DONE_LOAD, "%s: its descriptor says struct_size %u but ABI 1's "
-			"descriptor is %zu bytes; set .struct_size = sizeof(struct spgw_plugin) "
-			"and rebuild against include/spgw/plugin.h", R.path, size,
-			sizeof(struct spgw_plugin));
+			"descriptor is at least %zu bytes; set .struct_size = sizeof(struct "
+			"spgw_plugin) and rebuild against include/spgw/plugin.h", R.path, size,
+			ABI1_BASE_SIZE);
 		return -1;
 	}
 	if (sym && sym->st_size && sym->st_size < size) {
@@ -433,6 +444,12 @@ static int run_plugin(const json_t *start, struct spgw_plugin_error *perr)
 	if (created && R.op == OP_PULL) {
 		R.phase = PH_PULL;
 		rc = R.p->pull(ctx, cursor, &host, perr);
+	} else if (created && R.op == OP_PULL_RANGE) {
+		/* the same host services and rules as pull(): emit, commit, the ceilings */
+		R.phase = PH_PULL;
+		rc = R.p->pull_range(ctx, json_string_value(json_object_get(start, "from")),
+				     json_string_value(json_object_get(start, "to")), cursor, &host,
+				     perr);
 	} else if (created) {
 		R.phase = PH_COUNT;
 		rc = R.p->count(ctx, json_string_value(json_object_get(start, "table")),
@@ -515,7 +532,14 @@ int main(int argc, char **argv)
 		set_why(SPGW_FRAME_DONE_RUNNER, "the START frame is malformed: %s", jerr.text);
 		goto done;
 	}
-	R.op = !strcmp(op, "pull") ? OP_PULL : !strcmp(op, "count") ? OP_COUNT : OP_DESCRIBE;
+	if (!strcmp(op, "pull"))
+		R.op = OP_PULL;
+	else if (!strcmp(op, "pull_range"))
+		R.op = OP_PULL_RANGE;
+	else if (!strcmp(op, "count"))
+		R.op = OP_COUNT;
+	else
+		R.op = OP_DESCRIBE;
 	/* without a slash dlopen would search the library path, not the current directory */
 	snprintf(R.path, sizeof(R.path), "%s%s", strchr(path, '/') ? "" : "./", path);
 	limit_memory(json_integer_value(json_object_get(start, "memory_limit")));
@@ -534,6 +558,15 @@ int main(int argc, char **argv)
 	free(dump);
 	if (R.op == OP_COUNT && !R.p->count)
 		set_why(SPGW_FRAME_DONE_UNSUPPORTED, "%s has no count()", R.path);
+	else if (R.op == OP_PULL_RANGE && !(HAS_MEMBER(R.p, pull_range) && R.p->pull_range))
+		set_why(SPGW_FRAME_DONE_UNSUPPORTED, "%s has no pull_range()", R.path);
+	else if (R.op == OP_PULL_RANGE &&
+		 (spgw_frame_check_day(json_string_value(json_object_get(start, "from")),
+				       json_string_length(json_object_get(start, "from"))) ||
+		  spgw_frame_check_day(json_string_value(json_object_get(start, "to")),
+				       json_string_length(json_object_get(start, "to")))))
+		set_why(SPGW_FRAME_DONE_RUNNER, "%s: pull_range was asked for a range that is "
+			"not two days YYYY-MM-DD", R.path);
 	else if (R.op != OP_DESCRIBE)
 		rc = run_plugin(start, &perr);
 done:

@@ -345,6 +345,7 @@ static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
 		spgw_answer_free(&a);
 		return spgw_error_set(u->err, rc, b->id, 0, 0, "%s", aerr.text);
 	}
+	a.receipt.national_key = u->national_pem;
 	rc = spgw_ledger_batch_done(u->o->ledger, b->id, a.results, a.n, &a.receipt, u->err);
 	if (rc == SPGW_OK) {
 		u->failures = 0;
@@ -606,6 +607,8 @@ static enum spgw_rc load_keys(struct uploader *u)
 				    "be verified without it");
 	if (!rc)
 		rc = spgw_key_load_public(n->national_public_key, &u->national, u->err);
+	if (!rc && !(u->national_pem = spgw_key_public_pem(u->national)))
+		rc = spgw_error_nomem(u->err, "reading the national public key");
 	return rc;
 }
 
@@ -634,7 +637,11 @@ static enum spgw_rc loop(struct uploader *u)
 		int busy = busy_count(u), timeout = 200;
 		CURLMsg *m;
 
-		while (!rc && !stopping(u) && busy < u->nx && now_ms() >= u->until) {
+		/* After a failure of the endpoint one transfer probes it; the others follow
+		 * only once it answers, so a platform coming back is not met by every transfer
+		 * at once, and a platform that is down sees one attempt per backoff. */
+		while (!rc && !stopping(u) && busy < (u->failures ? 1 : u->nx) &&
+		       now_ms() >= u->until) {
 			struct spgw_batch *b;
 
 			rc = next_batch(u, &b);
@@ -758,6 +765,7 @@ out:
 	spgw_free(u.path);
 	spgw_key_free(u.key);
 	spgw_key_free(u.national);
+	spgw_free(u.national_pem);
 	curl_global_cleanup();
 	return rc;
 }

@@ -53,6 +53,7 @@ struct uploader {
 	const struct spgw_national *n;
 	struct spgw_upload_stats *st;
 	struct spgw_key *key, *national;
+	char *national_pem; /* its PEM, kept with each receipt it verifies */
 	enum spgw_sign_alg alg;
 	CURLM *multi;
 	struct xfer *x;

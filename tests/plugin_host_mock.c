@@ -23,7 +23,8 @@
 /* Options or tables beyond this are taken for a descriptor without its NULL terminator. */
 #define MOCK_MAX_LIST 1024
 
-/* The size of an ABI 1 descriptor: every member up to fini. */
+/* The size of an ABI 1 descriptor as first released: every member up to fini. Members
+ * appended since (pull_range) exist only when the plugin's struct_size covers them. */
 #define ABI1_SIZE (offsetof(struct spgw_plugin, fini) + sizeof(void (*)(void)))
 
 struct mock_record {
@@ -169,7 +170,7 @@ static int host_emit(void *ctx, const char *table, const char *json, size_t len)
 	struct mock_record *r;
 
 	if (m->op != MOCK_PULL) {
-		violation(m, "emit() called outside pull()");
+		violation(m, "emit() called outside pull() and pull_range()");
 		return SPGW_PLUGIN_ERROR;
 	}
 	if (m->refused) {
@@ -216,7 +217,7 @@ static int host_commit(void *ctx, const char *cursor)
 	struct mock_commit *c;
 
 	if (m->op != MOCK_PULL) {
-		violation(m, "commit() called outside pull()");
+		violation(m, "commit() called outside pull() and pull_range()");
 		return SPGW_PLUGIN_ERROR;
 	}
 	if (m->refused) {
@@ -351,8 +352,9 @@ int spgw_mock_load(const char *path, struct spgw_mock **out, char *errbuf, size_
 		goto out;
 	}
 	/* A larger struct_size is a newer plugin of the same ABI: members we do not know of are
-	 * ignored. */
-	memcpy(&m->desc, d, sizeof(m->desc));
+	 * ignored. A smaller one (but at least ABI1_SIZE) is an older plugin: the members it
+	 * lacks stay NULL, and nothing past its descriptor is read. */
+	memcpy(&m->desc, d, d->struct_size < sizeof(m->desc) ? d->struct_size : sizeof(m->desc));
 	bad = check_descriptor(&m->desc, why, sizeof(why));
 	if (bad) {
 		snprintf(errbuf, errlen, "%s: malformed descriptor: %s", path, bad);
@@ -502,8 +504,20 @@ static int finish(struct spgw_mock *m, int rc, const struct spgw_plugin_error *e
 	return rc;
 }
 
+/* plugin.h: the host checks a range before pull_range() sees it. */
+static int range_ok(const char *from, const char *to)
+{
+	int y, mo, d, used = 0;
+
+	if (!from || !to || strlen(from) != 10 || strlen(to) != 10 || strcmp(from, to) > 0)
+		return 0;
+	return sscanf(from, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 && used == 10 &&
+	       sscanf(to, "%4d-%2d-%2d%n", &y, &mo, &d, &used) == 3 && used == 10;
+}
+
 static int run(struct spgw_mock *m, enum mock_op op, const char *settings, const char *region,
-	       const char *cursor, const char *table, const char *from, const char *to)
+	       const char *cursor, const char *table, const char *from, const char *to,
+	       int range)
 {
 	struct spgw_plugin_error err;
 	void *ctx = NULL;
@@ -522,6 +536,15 @@ static int run(struct spgw_mock *m, enum mock_op op, const char *settings, const
 		set_error(m, "the plugin has no count(): the source shows \"not counted\"");
 		return SPGW_MOCK_REFUSED;
 	}
+	if (range && !m->desc.pull_range) {
+		set_error(m, "the plugin has no pull_range(): it cannot re-pull a date range");
+		return SPGW_MOCK_REFUSED;
+	}
+	if (range && !range_ok(from, to)) {
+		set_error(m, "the range %s..%s is not two days YYYY-MM-DD, the first not after "
+			  "the second", from ? from : "(null)", to ? to : "(null)");
+		return SPGW_MOCK_REFUSED;
+	}
 	memset(&err, 0, sizeof(err));
 	if (m->desc.init) {
 		rc = finish(m, m->desc.init(&m->host, &err), &err);
@@ -531,7 +554,9 @@ static int run(struct spgw_mock *m, enum mock_op op, const char *settings, const
 	rc = finish(m, m->desc.create(settings, region, &m->host, &ctx, &err), &err);
 	if (rc == SPGW_PLUGIN_OK) {
 		m->op = op;
-		if (op == MOCK_PULL)
+		if (op == MOCK_PULL && range)
+			rc = m->desc.pull_range(ctx, from, to, cursor, &m->host, &err);
+		else if (op == MOCK_PULL)
 			rc = m->desc.pull(ctx, cursor, &m->host, &err);
 		else
 			rc = m->desc.count(ctx, table, from, to, &m->host, &err);
@@ -547,13 +572,19 @@ static int run(struct spgw_mock *m, enum mock_op op, const char *settings, const
 int spgw_mock_pull(struct spgw_mock *m, const char *settings, const char *region,
 		   const char *cursor)
 {
-	return run(m, MOCK_PULL, settings, region, cursor, NULL, NULL, NULL);
+	return run(m, MOCK_PULL, settings, region, cursor, NULL, NULL, NULL, 0);
+}
+
+int spgw_mock_pull_range(struct spgw_mock *m, const char *settings, const char *region,
+			 const char *from, const char *to, const char *cursor)
+{
+	return run(m, MOCK_PULL, settings, region, cursor, NULL, from, to, 1);
 }
 
 int spgw_mock_count(struct spgw_mock *m, const char *settings, const char *region,
 		    const char *table, const char *from, const char *to)
 {
-	return run(m, MOCK_COUNT, settings, region, NULL, table, from, to);
+	return run(m, MOCK_COUNT, settings, region, NULL, table, from, to, 0);
 }
 
 const char *spgw_mock_error(const struct spgw_mock *m)

@@ -6,10 +6,11 @@
  * would (ABI version, struct_size, a malformed descriptor, settings that do not match the
  * declared options), and then calls it in the order a gateway child does:
  *
- *     init? -> create -> pull | count -> destroy -> fini?
+ *     init? -> create -> pull | pull_range | count -> destroy -> fini?
  *
- * once per spgw_mock_pull() / spgw_mock_count(). What the plugin hands over (records, commits,
- * counts, log lines) is kept in memory until the next run, for the test to inspect. Host rules
+ * once per spgw_mock_pull() / spgw_mock_pull_range() / spgw_mock_count(). What the plugin
+ * hands over (records, commits, counts, log lines) is kept in memory until the next run, for
+ * the test to inspect. Host rules
  * from plugin.h that the plugin breaks (a table name too long, a cursor over 4096 bytes, more
  * than 5000 records without a commit, going on after the host refused...) are counted by
  * spgw_mock_violations() and logged as "mock: ..." error lines.
@@ -53,6 +54,15 @@ const struct spgw_plugin *spgw_mock_plugin(const struct spgw_mock *m);
  */
 int spgw_mock_pull(struct spgw_mock *m, const char *settings, const char *region,
 		   const char *cursor);
+/*
+ * One pull_range() of one source: the records changed from day `from` to day `to` (YYYY-MM-DD,
+ * inclusive), resuming after `cursor` (NULL: the range starts). Records, commits and the fault
+ * seams work as for spgw_mock_pull(); spgw_mock_cursor() is the range's cursor. Returns as
+ * spgw_mock_pull; SPGW_MOCK_REFUSED also when the plugin has no pull_range() (or a struct_size
+ * that ends before it) or the range is not two days with from <= to, as the host would.
+ */
+int spgw_mock_pull_range(struct spgw_mock *m, const char *settings, const char *region,
+			 const char *from, const char *to, const char *cursor);
 /* One count: `table` NULL for all tables, `from`/`to` YYYY-MM-DD. Returns as spgw_mock_pull;
  * SPGW_MOCK_REFUSED also when the plugin has no count(). */
 int spgw_mock_count(struct spgw_mock *m, const char *settings, const char *region,

@@ -3,7 +3,8 @@
  * its own request. Routes (README.md has the full contract):
  *
  *   POST /api/v2/auth/token        app_id + app_secret -> a bearer token
- *   GET  /api/v2/<entity>          a page after (updated_after, after_id)
+ *   GET  /api/v2/<entity>          a page after (updated_after, after_id), optionally only
+ *                                  of the days updated_from..updated_to
  *   GET  /api/v2/stats/daily       live records per business day
  *
  * Faults are decided here, in the order a real deployment meets them: the rate limiter in
@@ -292,15 +293,40 @@ static void page(struct ccsim_daemon *dm, struct MHD_Connection *c, int ei, stru
 	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "updated_after");
 	const char *after_id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after_id");
 	const char *ps = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page_size");
+	const char *uf = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "updated_from");
+	const char *ut_to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "updated_to");
 	struct page_faults pf = { 0, 0, 0, 0, 0 };
-	int64_t ut = INT64_MIN;
+	int64_t ut = INT64_MIN, lo = INT64_MIN, hi = INT64_MAX;
+	int32_t day;
 	long size = DEFAULT_PAGE;
-	size_t start, end, last = 0;
+	size_t start, end, last = 0, limit, first;
 	int have_last = 0;
 	char *endp;
 
 	if (after && *after && (ut = ccsim_time_parse(after, strlen(after))) < 0) {
 		answer_error(a, 400, 40001, "updated_after must be \"YYYY-MM-DD HH:MM:SS\"");
+		return;
+	}
+	/* a window of whole days (Beijing wall time, as update_time): [from 00:00:00, the day
+	 * after to 00:00:00) */
+	if (uf && *uf) {
+		day = ccsim_day_parse(uf, strlen(uf));
+		if (day < 0) {
+			answer_error(a, 400, 40001, "updated_from must be a day \"YYYY-MM-DD\"");
+			return;
+		}
+		lo = (int64_t)day * 86400;
+	}
+	if (ut_to && *ut_to) {
+		day = ccsim_day_parse(ut_to, strlen(ut_to));
+		if (day < 0) {
+			answer_error(a, 400, 40001, "updated_to must be a day \"YYYY-MM-DD\"");
+			return;
+		}
+		hi = ((int64_t)day + 1) * 86400;
+	}
+	if (lo != INT64_MIN && hi != INT64_MAX && hi <= lo) {
+		answer_error(a, 400, 40001, "updated_from must not be after updated_to");
 		return;
 	}
 	if (after_id && strlen(after_id) > 100) {
@@ -348,14 +374,21 @@ static void page(struct ccsim_daemon *dm, struct MHD_Connection *c, int ei, stru
 	}
 	pthread_rwlock_rdlock(&s->data->lock);
 	start = ut == INT64_MIN ? 0 : ccsim_data_after(e, ut, after_id ? after_id : "");
+	/* the window: its first record (id "" is before every id), and the first after it */
+	first = lo == INT64_MIN ? 0 : ccsim_data_after(e, lo, "");
+	limit = hi == INT64_MAX ? e->n : ccsim_data_after(e, hi, "");
+	if (start < first)
+		start = first;
 	if (pf.repeat && have_last)
 		start = last; /* the page before, again: the server lost its place */
 	else
 		pf.repeat = 0;
 	if (pf.skip)
-		start = start + (size_t)size < e->n ? start + (size_t)size : e->n;
-	end = start + (size_t)size < e->n ? start + (size_t)size : e->n;
-	if (page_body(e, start, end, end < e->n, a))
+		start = start + (size_t)size < limit ? start + (size_t)size : limit;
+	if (start > limit)
+		start = limit;
+	end = start + (size_t)size < limit ? start + (size_t)size : limit;
+	if (page_body(e, start, end, end < limit, a))
 		answer_error(a, 500, 50000, "out of memory building a page");
 	pthread_rwlock_unlock(&s->data->lock);
 	pthread_mutex_lock(&dm->lock);
@@ -365,7 +398,7 @@ static void page(struct ccsim_daemon *dm, struct MHD_Connection *c, int ei, stru
 	if (a->status != 200)
 		return;
 	snprintf(a->log, sizeof(a->log), "items=%zu has_more=%d%s%s%s%s%s", end - start,
-		 end < e->n, strstr(a->type, "GBK") ? " charset=GBK" : "",
+		 end < limit, strstr(a->type, "GBK") ? " charset=GBK" : "",
 		 pf.repeat ? " fault: repeated page" : "",
 		 pf.skip ? " fault: skipped a page" : "", pf.mutate ? " (mutated records)" : "",
 		 pf.truncate ? " fault: truncated" : "");

@@ -15,13 +15,14 @@
  * source's settings (the provincial-platform plugin runs once per city).
  *
  * Every call below happens in a child process that the gateway starts for one source and one
- * operation (describe, pull or count), with its working directory set to the folder of the
- * source's configuration file, so relative paths in settings resolve from there. The child is single-threaded from the plugin's point of
- * view, has stdout and stderr redirected into the gateway's log, and runs under a memory limit
- * and a timeout. A plugin may crash: the gateway reports it and the other sources go on. Only
+ * operation (describe, pull, pull_range or count), with its working directory set to the
+ * folder of the source's configuration file, so relative paths in settings resolve from there.
+ * The child is single-threaded from the plugin's point of view, has stdout and stderr
+ * redirected into the gateway's log, and runs under a memory limit and a timeout. A plugin
+ * may crash: the gateway reports it and the other sources go on. Only
  * records followed by a commit() are kept (see pull).
  *
- * Call order in one child:  init? -> create -> (pull | count) -> destroy -> fini?
+ * Call order in one child:  init? -> create -> (pull | pull_range | count) -> destroy -> fini?
  *
  * Ownership: every pointer the host passes is borrowed and valid only during the call that
  * received it; copy what you keep. Every pointer in the descriptor is owned by the plugin and
@@ -130,9 +131,9 @@ struct spgw_host {
 		;
 
 	/*
-	 * pull() only. Emit one source record: `table` is the source system's table or entity
-	 * name (ASCII, at most 64 bytes), `json` is a JSON object in UTF-8 of `len` bytes (no NUL
-	 * needed). The bytes are copied before the call returns.
+	 * pull() and pull_range() only. Emit one source record: `table` is the source system's
+	 * table or entity name (ASCII, at most 64 bytes), `json` is a JSON object in UTF-8 of
+	 * `len` bytes (no NUL needed). The bytes are copied before the call returns.
 	 *
 	 * Returns SPGW_PLUGIN_OK, or SPGW_PLUGIN_ERROR when the host will take no more (the record
 	 * is larger than the host's limit, too many records are uncommitted, or the host is
@@ -144,18 +145,19 @@ struct spgw_host {
 	int (*emit)(void *ctx, const char *table, const char *json, size_t len);
 
 	/*
-	 * pull() only. Declare that every record emitted since the previous commit (or since
-	 * pull() began) is complete, and that the source's position after them is `cursor` (a
-	 * NUL-terminated string of at most 4096 bytes of valid UTF-8, any text the plugin
-	 * chooses: a timestamp and id, a file name and offset...). The host writes those records and this cursor in one
-	 * transaction: after a crash at any instant, the next pull() receives the last committed
-	 * cursor and nothing before it is lost or stored twice.
+	 * pull() and pull_range() only. Declare that every record emitted since the previous
+	 * commit (or since the call began) is complete, and that the source's position after
+	 * them is `cursor` (a NUL-terminated string of at most 4096 bytes of valid UTF-8, any
+	 * text the plugin chooses: a timestamp and id, a file name and offset...). The host
+	 * writes those records and this cursor in one transaction: after a crash at any instant,
+	 * the next call receives the last committed cursor and nothing before it is lost or
+	 * stored twice.
 	 *
-	 * Records emitted after the last commit when pull() returns are discarded (they will be
+	 * Records emitted after the last commit when the call returns are discarded (they will be
 	 * read again from the committed cursor). Commit at least every 5000 records: the host
 	 * stops a plugin that holds more uncommitted records than that.
 	 * Returns SPGW_PLUGIN_OK, or SPGW_PLUGIN_ERROR when the host could not store the batch
-	 * (then return SPGW_PLUGIN_RETRY from pull()).
+	 * (then return SPGW_PLUGIN_RETRY from pull() or pull_range()).
 	 */
 	int (*commit)(void *ctx, const char *cursor);
 
@@ -235,7 +237,45 @@ struct spgw_plugin {
 	/* Optional. Called once after the last destroy() of the process. */
 	void (*fini)(void);
 
-	/* end of ABI 1: later members are appended below, never in between */
+	/* end of ABI 1 as first released. Members below were appended later, each optional: the
+	 * host reads one only when the plugin's struct_size covers it, so a plugin built against
+	 * an older header keeps working (the member counts as NULL). */
+
+	/*
+	 * Optional (NULL, or a struct_size that ends before it: the source cannot re-pull a date
+	 * range, and `spgw backfill` says so; its regular pull() reads everything from its
+	 * cursor anyway). Appended to ABI 1 for `spgw backfill`: a city that joins late, a month
+	 * lost and to be read again. A plugin has it when its struct_size reaches past it
+	 * (offsetof(struct spgw_plugin, pull_range) plus the member's size) and it is not NULL.
+	 *
+	 * Emit every record the system holds now that was created or changed on a day from
+	 * `from` to `to` inclusive (both YYYY-MM-DD, Beijing time, from <= to; the host checked
+	 * them), handing records to host->emit() and calling host->commit() after each complete
+	 * group exactly as pull() does (at most 5000 records uncommitted; records after the last
+	 * commit are discarded when the call returns). What "created or changed on a day" is
+	 * for a system (an update timestamp, an export file's date) the plugin's README says; a
+	 * system that keeps only the latest version of a record has it on the day of its latest
+	 * change, and a range that ends before that day does not find it.
+	 *
+	 * `cursor` is NULL when this range starts (or is started again: `spgw backfill
+	 * --restart`), and otherwise the last cursor committed by pull_range() for this same
+	 * source and this same range: resume after it. Its text is
+	 * the plugin's choice, as in pull(). The host keeps it apart from pull()'s cursor and
+	 * never hands the one to the other: a range pull neither reads nor moves the regular
+	 * position, and the next pull() goes on where it stood.
+	 *
+	 * Return OK once the whole range has been read (the host then remembers the range as
+	 * done); RETRY or ERROR with `err` filled otherwise: everything committed before the
+	 * failure is kept, and the next call for the range gets the last committed cursor.
+	 *
+	 * The host never runs pull() and pull_range() of one source at the same time. Records
+	 * emitted here go through the same mapping, validation and ledger as pull()'s: a record
+	 * the gateway already holds unchanged costs nothing, a changed one becomes a new version.
+	 */
+	int (*pull_range)(void *ctx, const char *from, const char *to, const char *cursor,
+			  const struct spgw_host *host, struct spgw_plugin_error *err);
+
+	/* later members are appended below, never in between */
 };
 
 #ifdef __cplusplus

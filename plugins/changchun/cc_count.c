@@ -19,12 +19,6 @@ struct stats {
 	json_int_t undated;
 };
 
-static int day_ok(const char *s)
-{
-	return s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-	       strspn(s, "0123456789-") == 10;
-}
-
 static enum cc_verdict parse_stats(struct cc_source *src, void *ud, char *why, size_t cap)
 {
 	struct stats *st = ud;
@@ -55,7 +49,7 @@ static enum cc_verdict parse_stats(struct cc_source *src, void *ud, char *why, s
 	json_array_foreach(days, i, d) {
 		day = json_string_value(json_object_get(d, "day"));
 		c = json_object_get(d, "count");
-		if (!day_ok(day) || strcmp(day, st->from) < 0 || strcmp(day, st->to) > 0 ||
+		if (!cc_day_ok(day) || strcmp(day, st->from) < 0 || strcmp(day, st->to) > 0 ||
 		    !json_is_integer(c) || json_integer_value(c) < 0) {
 			snprintf(why, cap, "data.days[%zu] is not {\"day\": a day from %s to %s, "
 				 "\"count\": a whole number}", i, st->from, st->to);
@@ -117,7 +111,7 @@ int cc_count(void *ctx, const char *table, const char *from, const char *to,
 	int e, rc = SPGW_PLUGIN_OK;
 
 	src->host = host;
-	if (!day_ok(from) || !day_ok(to) || strcmp(from, to) > 0)
+	if (!cc_day_ok(from) || !cc_day_ok(to) || strcmp(from, to) > 0)
 		return cc_fail(src, err, SPGW_PLUGIN_ERROR,
 			       "count: from and to must be days YYYY-MM-DD with from <= to");
 	if (table) {

@@ -7,7 +7,8 @@
  *                429 + Retry-After, 5xx, timeouts, HTML pages, backoff
  *   cc_json.c    a JSON scanner over bytes (UTF-8, or GBK where a trail byte may be '\')
  *   cc_page.c    a page's bytes -> its records as UTF-8 JSON, each with (update_time, id)
- *   cc_pull.c    pull(): the cursor, entity by entity, page by page, commit after each
+ *   cc_pull.c    pull() and pull_range(): the cursor, entity by entity, page by page,
+ *                commit after each
  *   cc_count.c   count(): /stats/daily
  */
 #ifndef CC_INT_H
@@ -111,6 +112,8 @@ struct cc_source {
 	char curl_err[CURL_ERROR_SIZE];
 	struct cc_page page;
 	struct cc_pos pos[CC_ENTITIES];
+	/* pull_range(): the days asked for (YYYY-MM-DD); empty in pull() */
+	char range_from[11], range_to[11];
 	struct cc_buf cursor;
 	unsigned rnd;         /* backoff jitter */
 };
@@ -128,6 +131,8 @@ void cc_mask(const struct cc_source *src, char *text);
 /* A short, printable, masked description of the bytes that came back, for messages. */
 void cc_describe(const struct cc_source *src, const char *p, size_t n, char *out, size_t cap);
 int64_t cc_now_ms(void);
+/* Whether s is written YYYY-MM-DD (digits; the calendar is the API's to check). */
+int cc_day_ok(const char *s);
 /* Whether p[0..n) is valid UTF-8. */
 int cc_utf8_valid(const unsigned char *p, size_t n);
 
@@ -202,6 +207,8 @@ int cc_charset_gbk(const char *content_type);
 
 int cc_pull(void *ctx, const char *cursor, const struct spgw_host *host,
 	    struct spgw_plugin_error *err);
+int cc_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+		  const struct spgw_host *host, struct spgw_plugin_error *err);
 int cc_count(void *ctx, const char *table, const char *from, const char *to,
 	     const struct spgw_host *host, struct spgw_plugin_error *err);
 /* A JSON answer's "code" and "msg" (for errors); code -1 when absent. */

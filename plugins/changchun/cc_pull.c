@@ -14,6 +14,14 @@
  * in strictly increasing order. A server that repeats a page or goes back would otherwise keep
  * a pull busy forever (or feed it old versions): the pull stops with RETRY, keeping what was
  * committed, and says so.
+ *
+ * pull_range() is the same walk inside a window of days: every page asks for
+ * updated_from=F&updated_to=T as well, so the API answers only records whose update_time falls
+ * on those days, still in (update_time, id) order from where the cursor stands. Its cursor
+ * names the range, {"v":1,"range":["2026-02-01","2026-02-28"],"projects":{...},...}, so a
+ * cursor of another range (or of pull()) is refused instead of silently skipping records. A
+ * record outside the window means the server ignores the parameters (an older API): the
+ * range is refused with ERROR rather than read as the whole history.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -29,7 +37,7 @@ static int cursor_parse(struct cc_source *src, const char *text, struct spgw_plu
 	json_error_t je;
 	json_t *o, *v, *t, *id;
 	const char *k;
-	int e, rc = SPGW_PLUGIN_OK;
+	int e, rc = SPGW_PLUGIN_OK, ranged = 0, has_range = 0;
 
 	memset(src->pos, 0, sizeof(src->pos));
 	if (!text)
@@ -46,6 +54,15 @@ static int cursor_parse(struct cc_source *src, const char *text, struct spgw_plu
 	json_object_foreach(o, k, v) {
 		if (strcmp(k, "v") == 0)
 			continue;
+		if (strcmp(k, "range") == 0) {
+			const char *f = json_string_value(json_array_get(v, 0));
+			const char *l = json_string_value(json_array_get(v, 1));
+
+			has_range = 1;
+			ranged = json_array_size(v) == 2 && f && l && src->range_from[0] &&
+				 !strcmp(f, src->range_from) && !strcmp(l, src->range_to);
+			continue;
+		}
 		e = cc_entity_find(k, strlen(k));
 		t = json_object_get(v, "t");
 		id = json_object_get(v, "id");
@@ -61,7 +78,20 @@ static int cursor_parse(struct cc_source *src, const char *text, struct spgw_plu
 		memcpy(src->pos[e].t, json_string_value(t), 20);
 		memcpy(src->pos[e].id, json_string_value(id), json_string_length(id) + 1);
 	}
+	/* a range's cursor in pull(), pull()'s or another range's in pull_range(): following it
+	 * would skip records, so say whose it is */
+	if (src->range_from[0] && !ranged)
+		rc = cc_fail(src, err, SPGW_PLUGIN_ERROR,
+			     "the cursor is not one of the days %s..%s (it is the regular pull's "
+			     "or another range's): restart the backfill of the range",
+			     src->range_from, src->range_to);
+	else if (!src->range_from[0] && has_range)
+		rc = cc_fail(src, err, SPGW_PLUGIN_ERROR,
+			     "the cursor is a backfill's, not the regular pull's: reset the "
+			     "source's cursor to read everything again");
 out:
+	if (rc)
+		memset(src->pos, 0, sizeof(src->pos));
 	json_decref(o);
 	return rc;
 }
@@ -74,6 +104,9 @@ static int cursor_format(struct cc_source *src)
 
 	src->cursor.len = 0;
 	if (cc_buf_addf(&src->cursor, 4096, "{\"v\":1"))
+		return -1;
+	if (src->range_from[0] && cc_buf_addf(&src->cursor, 4096, ",\"range\":[\"%s\",\"%s\"]",
+					      src->range_from, src->range_to))
 		return -1;
 	for (e = 0; e < CC_ENTITIES; e++) {
 		if (!src->pos[e].set)
@@ -118,6 +151,15 @@ static int check_order(struct cc_source *src, int e, const char *where,
 	for (i = 0; i < pg->n; i++) {
 		const struct cc_item *it = &pg->v[i];
 
+		if (src->range_from[0] && (strncmp(it->t, src->range_from, 10) < 0 ||
+					   strncmp(it->t, src->range_to, 10) > 0))
+			return cc_fail(src, err, SPGW_PLUGIN_ERROR,
+				       "%s %s: the API answered record %s of %s, outside the days "
+				       "%s..%s asked for (updated_from, updated_to): it does not "
+				       "support re-reading a date range. Nothing of the page was "
+				       "taken; the source's regular pull reads everything anyway",
+				       cc_entity_names[e], where, it->id, it->t, src->range_from,
+				       src->range_to);
 		if (pt && cmp_pos(it->t, it->id, pt, pid) <= 0) {
 			if (i == 0)
 				return cc_fail(src, err, SPGW_PLUGIN_RETRY,
@@ -143,22 +185,27 @@ static int pull_entity(struct cc_source *src, int e, struct spgw_plugin_error *e
 {
 	const struct spgw_host *host = src->host;
 	struct cc_pos *pos = &src->pos[e];
-	char path[512], t[64], id[3 * CC_MAX_ID + 1], where[200];
+	char path[512], t[64], id[3 * CC_MAX_ID + 1], where[200], window[64] = "";
 	unsigned long records = 0, pages = 0, pending = 0;
 	size_t i;
 	int rc;
 
+	/* days are digits and '-': nothing to escape */
+	if (src->range_from[0])
+		snprintf(window, sizeof(window), "&updated_from=%s&updated_to=%s", src->range_from,
+			 src->range_to);
 	for (;;) {
 		where_text(pos, where, sizeof(where));
 		if (!pos->set) {
-			snprintf(path, sizeof(path), "%s?page_size=%ld", cc_entity_names[e],
-				 src->s.page_size);
+			snprintf(path, sizeof(path), "%s?page_size=%ld%s", cc_entity_names[e],
+				 src->s.page_size, window);
 		} else {
 			if (cc_escape(src, pos->t, t, sizeof(t)) ||
 			    cc_escape(src, pos->id, id, sizeof(id)))
 				return cc_fail(src, err, SPGW_PLUGIN_RETRY, "out of memory");
-			snprintf(path, sizeof(path), "%s?updated_after=%s&after_id=%s&page_size=%ld",
-				 cc_entity_names[e], t, id, src->s.page_size);
+			snprintf(path, sizeof(path),
+				 "%s?updated_after=%s&after_id=%s&page_size=%ld%s",
+				 cc_entity_names[e], t, id, src->s.page_size, window);
 		}
 		rc = cc_request(src, cc_entity_names[e], where, path, NULL, parse_page, &e, err);
 		if (!rc)
@@ -228,9 +275,31 @@ int cc_pull(void *ctx, const char *cursor, const struct spgw_host *host,
 	int e, rc;
 
 	src->host = host;
+	src->range_from[0] = src->range_to[0] = '\0';
 	rc = cursor_parse(src, cursor, err);
 	for (e = 0; !rc && e < CC_ENTITIES; e++)
 		if (src->s.want[e])
 			rc = pull_entity(src, e, err);
+	return rc;
+}
+
+int cc_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+		  const struct spgw_host *host, struct spgw_plugin_error *err)
+{
+	struct cc_source *src = ctx;
+	int e, rc;
+
+	src->host = host;
+	if (!cc_day_ok(from) || !cc_day_ok(to) || strcmp(from, to) > 0)
+		return cc_fail(src, err, SPGW_PLUGIN_ERROR, "pull_range: from and to must be days "
+			       "YYYY-MM-DD with from <= to");
+	memcpy(src->range_from, from, 11);
+	memcpy(src->range_to, to, 11);
+	rc = cursor_parse(src, cursor, err);
+	for (e = 0; !rc && e < CC_ENTITIES; e++)
+		if (src->s.want[e])
+			rc = pull_entity(src, e, err);
+	if (!rc)
+		cc_log(src, SPGW_LOG_INFO, "the days %s..%s were read to their end", from, to);
 	return rc;
 }

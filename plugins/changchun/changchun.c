@@ -118,6 +118,12 @@ void cc_buf_free(struct cc_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int cc_day_ok(const char *s)
+{
+	return s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
+	       strspn(s, "0123456789-") == 10;
+}
+
 int64_t cc_now_ms(void)
 {
 	struct timespec t;
@@ -506,7 +512,7 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.abi_version = SPGW_PLUGIN_ABI,
 	.struct_size = sizeof(struct spgw_plugin),
 	.name = "changchun",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.description = "Changchun's approval system (长春市工程建设项目审批管理系统), HTTP JSON API v2",
 	.tables = cc_tables,
 	.options = cc_options,
@@ -514,6 +520,7 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.create = cc_create,
 	.pull = cc_pull,
 	.count = cc_count,
+	.pull_range = cc_pull_range,
 	.destroy = cc_destroy,
 	.fini = cc_fini,
 };

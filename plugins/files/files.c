@@ -359,7 +359,7 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.abi_version = SPGW_PLUGIN_ABI,
 	.struct_size = sizeof(struct spgw_plugin),
 	.name = "files",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.description = "export files (CSV or JSON Lines, UTF-8 or GBK/GB18030) dropped into a "
 		       "directory",
 	.tables = NULL,
@@ -367,5 +367,6 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.create = files_create,
 	.pull = files_pull,
 	.count = files_count,
+	.pull_range = files_pull_range,
 	.destroy = files_destroy,
 };

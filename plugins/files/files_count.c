@@ -73,9 +73,7 @@ static int digits(const char *p, size_t n, long *v)
 	return 1;
 }
 
-/* A date at the start of `p`: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (what follows, such as a
- * time, is ignored). Its day number, or 0 when there is none. */
-static int parse_day(const char *p, size_t n, long *day)
+int files_parse_day(const char *p, size_t n, long *day)
 {
 	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	long y, m, d;
@@ -166,7 +164,7 @@ static int count_file(struct counting *c, const struct files_entry *e, int fd, c
 			v = w->json->member; /* as written: a date needs no escapes */
 			vlen = w->json->member_len;
 		}
-		if (!v || !parse_day(v, vlen, &day))
+		if (!v || !files_parse_day(v, vlen, &day))
 			undated++;
 		else if (day >= c->from && day < c->from + c->days)
 			t->per_day[day - c->from]++;
@@ -245,7 +243,8 @@ int files_count(void *ctx, const char *table, const char *from, const char *to,
 				  "\"day_column\" (the column holding each row's business date) to "
 				  "its settings");
 	if (!from || !to || strlen(from) != 10 || strlen(to) != 10 ||
-	    !parse_day(from, 10, &first) || !parse_day(to, 10, &last) || from[4] != '-' ||
+	    !files_parse_day(from, 10, &first) || !files_parse_day(to, 10, &last) ||
+	    from[4] != '-' ||
 	    to[4] != '-' || last < first || last - first >= FILES_MAX_COUNT_DAYS)
 		return files_fail(err, SPGW_PLUGIN_ERROR,
 				  "count: from \"%.10s\" to \"%.10s\" is not"

@@ -3,7 +3,7 @@
  * built with -fvisibility=hidden; only `spgw_plugin` is exported).
  *
  *   files.c        the descriptor, the settings, shared helpers
- *   files_pull.c   pull(): arrival order, readiness, resume, commits
+ *   files_pull.c   pull() and pull_range(): arrival order, readiness, resume, commits
  *   files_count.c  count(): rows per table and business day
  *   files_scan.c   which files are in the drop directory, in what order, and which are ready
  *   files_cursor.c the cursor: where reading stopped, and the recently finished files
@@ -357,8 +357,15 @@ int files_open_dir(const struct files_source *src, int *dirfd, struct spgw_plugi
  * until the next call. */
 const char *files_name_utf8(struct files_source *src, const char *name, size_t *len);
 
+/* A date at the start of `p`: YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (what follows, such as a
+ * time, is ignored), a day the calendar has. 1 with its day number since 1970-01-01 in *day,
+ * or 0 when there is none. */
+int files_parse_day(const char *p, size_t n, long *day);
+
 int files_pull(void *ctx, const char *cursor, const struct spgw_host *host,
 	       struct spgw_plugin_error *err);
+int files_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+		     const struct spgw_host *host, struct spgw_plugin_error *err);
 int files_count(void *ctx, const char *table, const char *from, const char *to,
 		const struct spgw_host *host, struct spgw_plugin_error *err);
 

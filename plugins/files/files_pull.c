@@ -3,6 +3,12 @@
  * first one not yet complete (a later file cannot be read before it, or the cursor would pass
  * it). Inside a file, a commit every `commit_every` rows records the byte offset reached, so a
  * crash resumes at the next row: none read twice, none skipped.
+ *
+ * pull_range(): the rows of every complete file whose day is in the range, in the same arrival
+ * order and with a cursor of the same form. A file's day is the Beijing date of its mtime:
+ * when the export was written. A file carries no other date (its rows' business dates are
+ * the mapping's business, and day_column is optional), and mtime, unlike ctime, survives a
+ * restore from an archive (cp -p, rsync -t, tar), which is how a lost month comes back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,6 +329,115 @@ int files_pull(void *ctx, const char *cursor, const struct spgw_host *host,
 	rc = check_vanished(&p, &list);
 	for (i = 0; i < list.n && !stop && !rc; i++)
 		rc = pull_file(&p, &list.v[i], &stop);
+out:
+	files_list_free(&list);
+	if (p.dirfd >= 0)
+		close(p.dirfd);
+	files_cursor_free(&p.cur);
+	return rc;
+}
+
+/* A file's day: the Beijing (UTC+8) date of its mtime, as a day number. */
+static long file_day(const struct files_entry *e)
+{
+	int64_t t = e->mtime_sec + 8 * 3600;
+
+	return (long)(t >= 0 ? t / 86400 : -((-t + 86399) / 86400));
+}
+
+/* One file of the range, from its start or, when it is the cursor's file in progress, from the
+ * row after the last commit. Incomplete files are left to the regular pull. */
+static int range_file(struct pull *p, const struct files_entry *e)
+{
+	const struct files_settings *s = &p->src->s;
+	struct files_cursor *cur = &p->cur;
+	int resume = cur->set && !cur->done && files_key_cmp(&e->key, &cur->key) == 0;
+	const char *name = files_name_utf8(p->src, e->key.name, NULL);
+	enum files_encoding enc = resume ? cur->enc : s->encoding;
+	uint64_t start = resume ? cur->offset : 0, line = resume ? cur->line : 0;
+	char table[80], why[256];
+	struct stat st;
+	int fd, r, rc;
+
+	if (!resume) {
+		r = files_ready(p->dirfd, s, e, &p->now, why, sizeof(why));
+		if (r < 0)
+			return open_failed(p, e);
+		if (r == 0) {
+			files_log(p->host, SPGW_LOG_INFO, "%s is not complete yet (%s): it is left "
+				  "to the regular pull", name, why);
+			return SPGW_PLUGIN_OK;
+		}
+	}
+	if (files_table(s, e->key.name, table, sizeof(table)))
+		return files_fail(p->err, SPGW_PLUGIN_ERROR, "%s: %s: rename the file, or set "
+				  "\"table\" or \"table_from\" in the source's settings", name,
+				  table);
+	fd = openat(p->dirfd, e->key.name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? SPGW_PLUGIN_OK : open_failed(p, e);
+	rc = SPGW_PLUGIN_OK;
+	if (fstat(fd, &st) || st.st_ctim.tv_sec != e->key.sec ||
+	    st.st_ctim.tv_nsec != e->key.nsec) {
+		/* changed since the scan: it is a new arrival now, the regular pull's */
+		files_log(p->host, SPGW_LOG_INFO, "%s changed while the range was read: it is left "
+			  "to the regular pull", name);
+		goto out;
+	}
+	if (enc == FILES_ENC_AUTO && files_detect(fd, e->size, &enc)) {
+		rc = read_failed(p, e, FILES_ROW_EIO);
+		goto out;
+	}
+	rc = read_file(p, e, fd, table, start, line, enc);
+out:
+	close(fd);
+	return rc;
+}
+
+int files_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+		     const struct spgw_host *host, struct spgw_plugin_error *err)
+{
+	struct pull p = { .src = ctx, .host = host, .err = err, .dirfd = -1 };
+	struct files_list list = { 0 };
+	unsigned long files = 0;
+	long lo, hi, day;
+	char why[256];
+	size_t i;
+	int rc;
+
+	if (!from || !to || strlen(from) != 10 || strlen(to) != 10 || from[4] != '-' ||
+	    to[4] != '-' || !files_parse_day(from, 10, &lo) || !files_parse_day(to, 10, &hi) ||
+	    lo > hi)
+		return files_fail(err, SPGW_PLUGIN_ERROR, "pull_range: from \"%.10s\" to \"%.10s\" "
+				  "is not two days YYYY-MM-DD, the first not after the second",
+				  from ? from : "", to ? to : "");
+	if (cursor && files_cursor_parse(cursor, &p.cur, why, sizeof(why))) {
+		rc = files_fail(err, SPGW_PLUGIN_ERROR, "the cursor of the days %s..%s was not "
+				"written by this version of the files plugin (%s); restart the "
+				"backfill of the range", from, to, why);
+		goto out;
+	}
+	rc = files_open_dir(p.src, &p.dirfd, err);
+	if (rc)
+		goto out;
+	rc = files_scan(p.dirfd, &p.src->s, p.cur.set ? &p.cur.key : NULL,
+			p.cur.set && !p.cur.done, &list);
+	if (rc) {
+		rc = files_fail(err, rc == EACCES ? SPGW_PLUGIN_ERROR : SPGW_PLUGIN_RETRY,
+				"listing %s: %s", p.src->s.dir, strerror(rc));
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &p.now);
+	for (i = 0; i < list.n && !rc; i++) {
+		day = file_day(&list.v[i]);
+		if (day < lo || day > hi)
+			continue;
+		rc = range_file(&p, &list.v[i]);
+		files++;
+	}
+	if (!rc)
+		files_log(host, SPGW_LOG_INFO, "%lu files written from %s to %s read", files, from,
+			  to);
 out:
 	files_list_free(&list);
 	if (p.dirfd >= 0)

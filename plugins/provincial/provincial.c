@@ -196,6 +196,18 @@ int prov_sql(const struct prov_source *src, const char *sql, const char *table,
 	return prov_buf_str(out, sql, PROV_MAX_RECORD) ? -1 : 0;
 }
 
+int prov_day_ok(const char *s)
+{
+	int i;
+
+	if (!s || strlen(s) != 10)
+		return 0;
+	for (i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
 const char *prov_city(const struct prov_source *src, char *buf, size_t len)
 {
 	size_t i;
@@ -516,7 +528,7 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.abi_version = SPGW_PLUGIN_ABI,
 	.struct_size = sizeof(struct spgw_plugin),
 	.name = "provincial",
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.description = "the provincial approval platform's PostgreSQL database (schema jlsp), "
 		       "one source per city",
 	.tables = prov_table_names,
@@ -525,4 +537,5 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.pull = prov_pull,
 	.count = prov_count,
 	.destroy = prov_destroy,
+	.pull_range = prov_pull_range,
 };

@@ -12,18 +12,6 @@
 
 #include "provincial_int.h"
 
-static int day_ok(const char *s)
-{
-	int i;
-
-	if (!s || strlen(s) != 10)
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i == 4 || i == 7 ? s[i] != '-' : s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 static int count_table(struct prov_source *src, int k, const char *from, const char *to,
 		       struct spgw_plugin_error *err)
 {
@@ -51,7 +39,7 @@ static int count_table(struct prov_source *src, int k, const char *from, const c
 		const char *day = PQgetvalue(res, r, 0);
 		unsigned long long n = strtoull(PQgetvalue(res, r, 1), NULL, 10);
 
-		if (PQgetisnull(res, r, 0) || !day_ok(day))
+		if (PQgetisnull(res, r, 0) || !prov_day_ok(day))
 			continue;
 		if (host->count(host->ctx, table, day, (uint64_t)n) != SPGW_PLUGIN_OK) {
 			rc = prov_fail(err, SPGW_PLUGIN_RETRY, "the gateway took no more counts");
@@ -73,7 +61,7 @@ int prov_count(void *ctx, const char *table, const char *from, const char *to,
 	int i, k, rc = SPGW_PLUGIN_OK;
 
 	src->host = host;
-	if (!day_ok(from) || !day_ok(to) || strcmp(from, to) > 0)
+	if (!prov_day_ok(from) || !prov_day_ok(to) || strcmp(from, to) > 0)
 		return prov_fail(err, SPGW_PLUGIN_ERROR, "count: the range %.16s..%.16s is not "
 				 "two days YYYY-MM-DD, the first not after the second",
 				 from ? from : "", to ? to : "");

@@ -8,6 +8,9 @@
  * Many rows share one upd_time, which is why row_id is part of every position: a page that
  * ends inside such a run resumes at the next row_id, and none is read twice or skipped.
  * Eight tables stay far under plugin.h's 4096 bytes.
+ *
+ * pull_range()'s cursor names its days as well, "range":["2026-02-01","2026-02-28"], and is
+ * accepted only for that range: a cursor of another range, or of pull(), would skip rows.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -43,8 +46,8 @@ int prov_cursor_parse(struct prov_source *src, const char *text, char *why, size
 {
 	json_error_t je;
 	json_t *o = json_loads(text, 0, &je), *v, *t, *r;
-	const char *key;
-	int rc = -1, k;
+	const char *key, *f, *l;
+	int rc = -1, k, ranged = 0;
 
 	memset(src->pos, 0, sizeof(src->pos));
 	if (!json_is_object(o)) {
@@ -65,6 +68,23 @@ int prov_cursor_parse(struct prov_source *src, const char *text, char *why, size
 	json_object_foreach(o, key, v) {
 		if (!strcmp(key, "v") || !strcmp(key, "area"))
 			continue;
+		if (!strcmp(key, "range")) {
+			f = json_string_value(json_array_get(v, 0));
+			l = json_string_value(json_array_get(v, 1));
+			if (!src->range_from[0]) {
+				snprintf(why, whylen, "it is a backfill's (of a date range), not "
+					 "the regular pull's");
+				goto out;
+			}
+			if (json_array_size(v) != 2 || !f || !l || strcmp(f, src->range_from) ||
+			    strcmp(l, src->range_to)) {
+				snprintf(why, whylen, "it was written for another range "
+					 "than %s..%s", src->range_from, src->range_to);
+				goto out;
+			}
+			ranged = 1;
+			continue;
+		}
 		k = prov_table_index(key);
 		if (k < 0) {
 			snprintf(why, whylen, "it names \"%.64s\", which is not a table of the "
@@ -82,6 +102,11 @@ int prov_cursor_parse(struct prov_source *src, const char *text, char *why, size
 		src->pos[k].set = 1;
 		strcpy(src->pos[k].upd_time, json_string_value(t));
 		src->pos[k].row_id = (long long)json_integer_value(r);
+	}
+	if (src->range_from[0] && !ranged) {
+		snprintf(why, whylen, "it is not a cursor of the range %s..%s", src->range_from,
+			 src->range_to);
+		goto out;
 	}
 	rc = 0;
 out:
@@ -101,6 +126,12 @@ int prov_cursor_format(struct prov_source *src)
 	snprintf(part, sizeof(part), "{\"v\":1,\"area\":\"%s\"", src->s.area);
 	if (prov_buf_str(b, part, 4096))
 		return -1;
+	if (src->range_from[0]) {
+		snprintf(part, sizeof(part), ",\"range\":[\"%s\",\"%s\"]", src->range_from,
+			 src->range_to);
+		if (prov_buf_str(b, part, 4096))
+			return -1;
+	}
 	/* every table's position, read in this pull or not (a table taken out of "tables" and
 	 * put back later goes on where it stopped) */
 	for (k = 0; k < PROV_NTABLES; k++) {

@@ -6,7 +6,8 @@
  *   provincial_db.c      the connection: password, session settings, what a failure means
  *   provincial_cursor.c  the cursor: (upd_time, row_id) per table
  *   provincial_row.c     a result row -> the JSON object handed to the host
- *   provincial_pull.c    pull(): keyset paging, one read-only transaction and commit per page
+ *   provincial_pull.c    pull() and pull_range(): keyset paging, one read-only transaction and
+ *                        commit per page
  *   provincial_count.c   count(): rows per table and business day, GROUP BY in SQL
  */
 #ifndef PROVINCIAL_INT_H
@@ -82,6 +83,8 @@ struct prov_source {
 	const struct spgw_host *host; /* lent by the host for the current call */
 	PGconn *conn;
 	struct prov_pos pos[PROV_NTABLES]; /* by prov_tables index */
+	/* pull_range(): the days asked for (YYYY-MM-DD); empty in pull() */
+	char range_from[11], range_to[11];
 	struct pbuf json;                  /* the record being built */
 	struct pbuf cursor;                /* the cursor text being committed */
 	int *kind;                         /* per result column: enum prov_kind */
@@ -102,6 +105,8 @@ int prov_fail(struct spgw_plugin_error *err, int rc, const char *fmt, ...)
  * (NUL-terminated); 0 or -1. (No '{' may come before a placeholder except another one.) */
 int prov_sql(const struct prov_source *src, const char *sql, const char *table,
 	     struct pbuf *out);
+/* Whether s is written YYYY-MM-DD (digits; the calendar is the server's to check). */
+int prov_day_ok(const char *s);
 /* "吉林市 220200" for the source's city, for messages. */
 const char *prov_city(const struct prov_source *src, char *buf, size_t len);
 
@@ -125,7 +130,8 @@ void prov_db_message(const char *msg, char *out, size_t len);
 
 /* --- provincial_cursor.c --- */
 
-/* Parse a cursor this plugin wrote into src->pos; 0, or -1 with the reason in `why`. */
+/* Parse a cursor this plugin wrote into src->pos; 0, or -1 with the reason in `why`. In
+ * pull_range() (src->range_from set) it must be that range's cursor, in pull() no range's. */
 int prov_cursor_parse(struct prov_source *src, const char *text, char *why, size_t whylen);
 /* The cursor for src->pos as text in src->cursor (NUL-terminated); 0, or -1 (no memory). */
 int prov_cursor_format(struct prov_source *src);
@@ -153,6 +159,8 @@ int prov_utf8_valid(const unsigned char *p, size_t n);
 
 int prov_pull(void *ctx, const char *cursor, const struct spgw_host *host,
 	      struct spgw_plugin_error *err);
+int prov_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+		    const struct spgw_host *host, struct spgw_plugin_error *err);
 int prov_count(void *ctx, const char *table, const char *from, const char *to,
 	       const struct spgw_host *host, struct spgw_plugin_error *err);
 

@@ -1,5 +1,8 @@
-/* Emits one record, commits, then returns RETRY: "server busy, try later". */
+/* Emits one record, commits, then returns RETRY: "server busy, try later". Built as a plugin
+ * from before pull_range() was appended to ABI 1: its struct_size ends at fini, so the host
+ * must neither refuse it nor read past it. */
 #include <spgw/plugin.h>
+#include <stddef.h>
 #include <stdio.h>
 
 static int retry_create(const char *settings, const char *region, const struct spgw_host *host,
@@ -20,6 +23,16 @@ static int retry_pull(void *ctx, const char *cursor, const struct spgw_host *hos
 	return SPGW_PLUGIN_RETRY;
 }
 
+/* Past its struct_size, so never to be called: a host that reads members the plugin does not
+ * declare would call it, and the test would see its error instead of "cannot re-pull". */
+static int retry_pull_range(void *ctx, const char *from, const char *to, const char *cursor,
+			    const struct spgw_host *host, struct spgw_plugin_error *err)
+{
+	(void)ctx, (void)from, (void)to, (void)cursor, (void)host;
+	snprintf(err->text, sizeof(err->text), "pull_range() was called past struct_size");
+	return SPGW_PLUGIN_ERROR;
+}
+
 static void retry_destroy(void *ctx)
 {
 	(void)ctx;
@@ -27,10 +40,11 @@ static void retry_destroy(void *ctx)
 
 SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.abi_version = SPGW_PLUGIN_ABI,
-	.struct_size = sizeof(struct spgw_plugin),
+	.struct_size = offsetof(struct spgw_plugin, fini) + sizeof(void (*)(void)),
 	.name = "retry",
 	.version = "1",
 	.create = retry_create,
 	.pull = retry_pull,
 	.destroy = retry_destroy,
+	.pull_range = retry_pull_range, /* beyond struct_size: must be ignored */
 };

@@ -518,6 +518,153 @@ START_TEST(foreign_cursor_is_error)
 }
 END_TEST
 
+/* ---- pull_range ---- */
+
+/* Records of work/<dataset> whose update_time falls on the days from..to: the plugin's answer
+ * read independently from the dataset files. */
+static size_t changed_in(const char *dataset, const char *from, const char *to)
+{
+	char path[512], line[65536];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; entities[i]; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s/%s.jsonl", work, dataset, entities[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			json_t *o = json_loads(line, 0, NULL);
+			const char *t = json_string_value(json_object_get(o, "update_time"));
+
+			n += t && strncmp(t, from, 10) >= 0 && strncmp(t, to, 10) <= 0;
+			json_decref(o);
+		}
+		fclose(f);
+	}
+	return n;
+}
+
+/* "months": records changed from January 31 to March 1, with a batch across each midnight. */
+START_TEST(range_takes_exactly_its_days)
+{
+	const char *s;
+	size_t i, want = changed_in("months", "2026-02-01", "2026-02-28");
+	json_t *cur;
+
+	start_sim("months", NULL);
+	s = settings("\"page_size\": 7");
+	ck_assert_uint_gt(want, 20);
+	ck_assert_uint_lt(want, total("months"));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_violations(mock), 0);
+	ck_assert_uint_eq(spgw_mock_kept(mock), want);
+	for (i = 0; i < spgw_mock_records(mock); i++) {
+		json_t *o = json_loads(spgw_mock_record_json(mock, i, NULL), 0, NULL);
+		const char *t = json_string_value(json_object_get(o, "update_time"));
+
+		ck_assert_msg(t && !strncmp(t, "2026-02-", 8), "record %zu changed at %s", i, t);
+		json_decref(o);
+	}
+	cur = json_loads(spgw_mock_cursor(mock), 0, NULL);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cur, "range"), 1)),
+			 "2026-02-28");
+	json_decref(cur);
+	/* one day; a range with nothing in it */
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-01-31", "2026-01-31", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), changed_in("months", "2026-01-31", "2026-01-31"));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2025-06-01", "2025-06-30", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+}
+END_TEST
+
+/* The gateway goes away at every commit of a range in turn: resumed from the range's cursor,
+ * every record of the days once, none other. */
+START_TEST(range_resume_at_every_commit)
+{
+	const char *s;
+	char **ids, id[160], *cursor;
+	size_t n = changed_in("months", "2026-02-01", "2026-02-28"), commits, k, i, got, a, b;
+
+	start_sim("months", NULL);
+	s = settings("\"page_size\": 9, \"commit_records\": 9");
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28", NULL),
+			 SPGW_PLUGIN_OK);
+	commits = spgw_mock_commits(mock);
+	ck_assert_uint_gt(commits, 5);
+	ids = calloc(n + 1, sizeof(*ids));
+	for (k = 0; k < commits; k++) {
+		spgw_mock_fail_commit_after(mock, (long)k);
+		ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28",
+						      NULL),
+				 SPGW_PLUGIN_RETRY);
+		got = 0;
+		for (i = 0; i < spgw_mock_kept(mock); i++) {
+			record_id(i, id, sizeof(id));
+			ids[got++] = strdup(id);
+		}
+		cursor = spgw_mock_cursor(mock) ? strdup(spgw_mock_cursor(mock)) : NULL;
+		spgw_mock_fail_commit_after(mock, -1);
+		ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28",
+						      cursor),
+				 SPGW_PLUGIN_OK);
+		ck_assert_uint_eq(got + spgw_mock_kept(mock), n);
+		for (i = 0; i < spgw_mock_kept(mock); i++) {
+			record_id(i, id, sizeof(id));
+			ids[got++] = strdup(id);
+		}
+		qsort(ids, got, sizeof(*ids), by_text);
+		for (a = 0, b = 1; b < got; a++, b++)
+			ck_assert_msg(strcmp(ids[a], ids[b]) != 0, "commit %zu: %s taken twice", k,
+				      ids[a]);
+		for (i = 0; i < got; i++)
+			free(ids[i]);
+		free(cursor);
+		ck_assert_uint_eq(spgw_mock_violations(mock), 0);
+	}
+	free(ids);
+}
+END_TEST
+
+/* A cursor of the regular pull, of another range, or a range's in pull(): refused, since
+ * following it would skip records. */
+START_TEST(range_cursor_belongs_to_its_range)
+{
+	const char *s;
+	char *regular, *ranged;
+
+	start_sim("months", NULL);
+	s = settings("\"page_size\": 50");
+	ck_assert_int_eq(spgw_mock_pull(mock, s, REGION, NULL), SPGW_PLUGIN_OK);
+	regular = strdup(spgw_mock_cursor(mock));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28", NULL),
+			 SPGW_PLUGIN_OK);
+	ranged = strdup(spgw_mock_cursor(mock));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28",
+					      regular),
+			 SPGW_PLUGIN_ERROR);
+	ck_assert(strstr(spgw_mock_error(mock), "restart the backfill"));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-27",
+					      ranged),
+			 SPGW_PLUGIN_ERROR);
+	ck_assert_int_eq(spgw_mock_pull(mock, s, REGION, ranged), SPGW_PLUGIN_ERROR);
+	ck_assert(strstr(spgw_mock_error(mock), "a backfill's"));
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+	/* its own range goes on from it: nothing left */
+	ck_assert_int_eq(spgw_mock_pull_range(mock, s, REGION, "2026-02-01", "2026-02-28",
+					      ranged),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+	free(regular);
+	free(ranged);
+}
+END_TEST
+
 START_TEST(pull_rate)
 {
 	const char *env = getenv("SPGW_CHANGCHUN_MIN_RATE");
@@ -573,6 +720,17 @@ static int make_datasets(void)
 		 "sh %s/contrib/changchun-sim/synth.sh %s/steps -p 6250 -c 4 -P 0 -e steps",
 		 SPGW_SOURCE_ROOT, work, SPGW_SOURCE_ROOT, work, SPGW_SOURCE_ROOT, work,
 		 SPGW_SOURCE_ROOT, work);
+	if (run(cmd))
+		return -1;
+	/* "months": batches across the midnights that open and close February */
+	snprintf(cmd, sizeof(cmd),
+		 "S=%s/contrib/changchun-sim/synth.sh; W=%s; "
+		 "sh $S $W/months -p 4 -c 2 -t '2026-01-31 23:59:40' && "
+		 "sh $S $W/m2 -p 4 -c 2 -i 5 -t '2026-02-14 12:00:00' && "
+		 "sh $S $W/m3 -p 4 -c 2 -i 9 -t '2026-02-28 23:59:40' && "
+		 "for d in m2 m3; do for f in $W/$d/*.jsonl; do "
+		 "cat \"$f\" >> $W/months/$(basename \"$f\"); done; done",
+		 SPGW_SOURCE_ROOT, work);
 	return run(cmd);
 }
 
@@ -594,6 +752,9 @@ static Suite *changchun_suite(void)
 	tcase_add_test(t, refused_secret_is_error_without_it);
 	tcase_add_test(t, unreachable_is_retry);
 	tcase_add_test(t, foreign_cursor_is_error);
+	tcase_add_test(t, range_takes_exactly_its_days);
+	tcase_add_test(t, range_resume_at_every_commit);
+	tcase_add_test(t, range_cursor_belongs_to_its_range);
 	tcase_add_test(t, pull_rate);
 	suite_add_tcase(s, t);
 	return s;

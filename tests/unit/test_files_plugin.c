@@ -1,7 +1,7 @@
 /*
  * Tests of the files plugin (plugins/files/), run through tests/plugin_host_mock.c exactly as
  * the gateway runs a plugin: loaded from its .so, settings checked against its options,
- * create -> pull | count -> destroy.
+ * create -> pull | pull_range | count -> destroy.
  *
  * Environment: SPGW_FILES_PLUGIN (path of the built files.so), SPGW_TEST_CASES (absolute path
  * of tests/cases; the drops are under files/<case>/). SPGW_FILES_MIN_RATE (rows/s) is the
@@ -791,6 +791,148 @@ START_TEST(count_needs_day_column)
 }
 END_TEST
 
+/* --- pull_range: the files written on the days asked for --- */
+
+/* Set a file's mtime to `t` (Unix seconds); its ctime, and so its place in arrival order,
+ * becomes now. */
+static void set_mtime(const char *name, time_t t)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { t, 0 } };
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* 2026-MM-DD hh:mm in Beijing as Unix seconds (UTC+8). */
+static time_t beijing(int month, int day, int hour, int min)
+{
+	static const int before[] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+	/* 2026-01-01 00:00 UTC is 1767225600 */
+	long days = before[month - 1] + day - 1;
+
+	return (time_t)(1767225600L + days * 86400L + hour * 3600L + min * 60L - 8 * 3600L);
+}
+
+static int pull_range(const char *extra, const char *from, const char *to, const char *cursor)
+{
+	int rc = spgw_mock_pull_range(mock, settings(extra), REGION, from, to, cursor);
+
+	if (spgw_mock_violations(mock))
+		show_logs();
+	ck_assert_uint_eq(spgw_mock_violations(mock), 0);
+	return rc;
+}
+
+/* Three exports around the turn of January: in Beijing the second was written on February 1
+ * (its UTC date is still January 31), the third on March 1. Arrival order is the reverse of
+ * name order, so the range follows arrival, as pull() does. */
+static void three_months(void)
+{
+	put("c_jan.csv", "ID\n1\n2\n");
+	set_mtime("c_jan.csv", beijing(1, 31, 23, 30));
+	put("b_feb.csv", "ID\n3\n4\n5\n");
+	set_mtime("b_feb.csv", beijing(2, 1, 0, 10));
+	put("a_mar.jsonl", "{\"ID\":\"6\"}\n");
+	set_mtime("a_mar.jsonl", beijing(3, 1, 9, 0));
+	put("d_feb.jsonl", "{\"ID\":\"7\"}\n{\"ID\":\"8\"}\n");
+	set_mtime("d_feb.jsonl", beijing(2, 28, 23, 59));
+}
+
+START_TEST(range_by_mtime_in_beijing)
+{
+	three_months();
+	ck_assert_int_eq(pull_range("", "2026-02-01", "2026-02-28", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 5);
+	want_field(0, "ID", "3");
+	ck_assert_str_eq(spgw_mock_record_table(mock, 0), "b");
+	want_field(2, "ID", "5");
+	want_field(3, "ID", "7");
+	want_field(4, "ID", "8");
+	ck_assert_str_eq(spgw_mock_record_table(mock, 4), "d");
+
+	/* one day; the whole quarter; a range with no file */
+	ck_assert_int_eq(pull_range("", "2026-01-31", "2026-01-31", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 2);
+	want_field(0, "ID", "1");
+	ck_assert_int_eq(pull_range("", "2026-01-01", "2026-03-31", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 8);
+	ck_assert_int_eq(pull_range("", "2025-12-01", "2025-12-31", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+	ck_assert_uint_eq(spgw_mock_commits(mock), 0);
+}
+END_TEST
+
+/* Stopped at every record of the range, then resumed from its cursor: each record once. */
+START_TEST(range_resume_at_every_record)
+{
+	const char *ex = ",\"commit_every\":2";
+	char **ref;
+	size_t n, k, i, got;
+
+	three_months();
+	ck_assert_int_eq(pull_range(ex, "2026-02-01", "2026-02-28", NULL), SPGW_PLUGIN_OK);
+	n = spgw_mock_kept(mock);
+	ck_assert_uint_eq(n, 5);
+	ref = calloc(n, sizeof(*ref));
+	for (i = 0; i < n; i++)
+		ref[i] = strdup(spgw_mock_record_json(mock, i, NULL));
+	for (k = 0; k <= n; k++) {
+		char *cur = NULL;
+
+		spgw_mock_fail_emit_after(mock, (long)k);
+		ck_assert_int_ne(pull_range(ex, "2026-02-01", "2026-02-28", NULL),
+				 SPGW_MOCK_REFUSED);
+		spgw_mock_fail_emit_after(mock, -1);
+		for (got = 0; got < spgw_mock_kept(mock); got++)
+			ck_assert_str_eq(spgw_mock_record_json(mock, got, NULL), ref[got]);
+		if (spgw_mock_cursor(mock))
+			cur = cursor_now();
+		ck_assert_int_eq(pull_range(ex, "2026-02-01", "2026-02-28", cur), SPGW_PLUGIN_OK);
+		for (i = 0; i < spgw_mock_kept(mock); i++, got++) {
+			ck_assert_msg(got < n, "stop at %zu: a record delivered twice", k);
+			ck_assert_str_eq(spgw_mock_record_json(mock, i, NULL), ref[got]);
+		}
+		ck_assert_msg(got == n, "stop at %zu: %zu of %zu records", k, got, n);
+		free(cur);
+	}
+	for (i = 0; i < n; i++)
+		free(ref[i]);
+	free(ref);
+}
+END_TEST
+
+/* A file of the range not complete yet is the regular pull's; the range goes on past it. */
+START_TEST(range_leaves_incomplete_files)
+{
+	put("a_1.csv", "ID\n1\n2");
+	set_mtime("a_1.csv", beijing(2, 3, 10, 0));
+	put("b_2.csv", "ID\n3\n");
+	set_mtime("b_2.csv", beijing(2, 4, 10, 0));
+	ck_assert_int_eq(pull_range("", "2026-02-01", "2026-02-28", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 1);
+	want_field(0, "ID", "3");
+	ck_assert(spgw_mock_logged(mock, "a_1.csv is not complete yet"));
+	/* the regular pull waits for it, as ever */
+	ck_assert_int_eq(pull("", NULL), SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 0);
+}
+END_TEST
+
+/* The mock refuses what the host refuses; the plugin refuses a range's cursor it cannot
+ * read, without a record. */
+START_TEST(range_refused)
+{
+	three_months();
+	ck_assert_int_eq(pull_range("", "2026-02-28", "2026-02-01", NULL), SPGW_MOCK_REFUSED);
+	ck_assert_int_eq(pull_range("", "2026-02-01", "2026-02-28", "not a cursor"),
+			 SPGW_PLUGIN_ERROR);
+	ck_assert_ptr_nonnull(strstr(spgw_mock_error(mock), "restart the backfill"));
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+	ck_assert_ptr_nonnull(spgw_mock_plugin(mock)->pull_range);
+}
+END_TEST
+
 /* --- the shared object --- */
 
 START_TEST(exports_only_descriptor)
@@ -1067,6 +1209,14 @@ static Suite *files_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, count_by_day_column);
 	tcase_add_test(tc, count_needs_day_column);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pull_range");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, range_by_mtime_in_beijing);
+	tcase_add_test(tc, range_resume_at_every_record);
+	tcase_add_test(tc, range_leaves_incomplete_files);
+	tcase_add_test(tc, range_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("object");

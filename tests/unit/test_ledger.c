@@ -34,11 +34,12 @@
 
 /* ---- temporary directories ---- */
 
-/* The ledger schema version this build migrates to, and SQL that takes a version 7 ledger
+/* The ledger schema version this build migrates to, and SQL that takes a version 8 ledger
  * back to version 6 so the tests of older migrations can start from before them. */
-#define LEDGER_V 7
+#define LEDGER_V 8
 #define UNDO_7                                                                             \
-	"DROP TRIGGER tally_insert; DROP TRIGGER tally_update; DROP TRIGGER tally_delete;"  \
+	"ALTER TABLE receipts DROP COLUMN national_key; DROP TABLE national_keys;"          \
+	" DROP TRIGGER tally_insert; DROP TRIGGER tally_update; DROP TRIGGER tally_delete;"  \
 	" DROP TABLE tally; DROP TABLE tally_day; DROP INDEX quarantine_open; DROP TABLE runs;" \
 	" DROP TABLE schedule; DROP TABLE daemon; DROP TABLE alarms; "
 

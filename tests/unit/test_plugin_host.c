@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,6 +663,118 @@ START_TEST(test_count_unsupported)
 }
 END_TEST
 
+/* pull_range: the plugin's pull_range() with the range, through the pull's callbacks. */
+START_TEST(test_pull_range)
+{
+	struct spgw_host_job job;
+	struct jstat js;
+
+	/* records 0..69 are on January 1..31 in turn: 10..12 holds ids 9-11, 40-42 */
+	job_init(&job, &js, "good", "{\"n\":70,\"k\":4}");
+	job.op = SPGW_HOST_PULL_RANGE;
+	job.range_from = "2026-01-10";
+	job.range_to = "2026-01-12";
+	run_jobs(&job, 1, 0);
+	expect(&job, SPGW_OK, NULL);
+	expect_counts(&js, 6, 2, 0);
+	ck_assert_str_eq((const char *)js.recs[0], "{\"id\":9,\"day\":\"2026-01-10\"}");
+	ck_assert_str_eq(js.last, "{\"id\":42,\"day\":\"2026-01-12\"}");
+	ck_assert_str_eq(js.cursor, "range-70");
+	ck_assert_ptr_nonnull(strstr(js.logs, "range 2026-01-10..2026-01-12 from the start"));
+}
+END_TEST
+
+START_TEST(test_pull_range_resumes_after_cursor)
+{
+	struct spgw_host_job job;
+	struct jstat js;
+
+	job_init(&job, &js, "good", "{\"n\":70,\"k\":4}");
+	job.op = SPGW_HOST_PULL_RANGE;
+	job.range_from = "2026-01-10";
+	job.range_to = "2026-01-12";
+	job.cursor = "range-41";
+	run_jobs(&job, 1, 0);
+	expect(&job, SPGW_OK, NULL);
+	expect_counts(&js, 2, 1, 0);
+	ck_assert_str_eq((const char *)js.recs[0], "{\"id\":41,\"day\":\"2026-01-11\"}");
+	ck_assert_ptr_nonnull(strstr(js.logs, "from range-41"));
+}
+END_TEST
+
+/* A plugin without pull_range(), here one built before it was appended (struct_size ends at
+ * fini, and the member past it must not be read): the job says so, the pull still works. */
+START_TEST(test_pull_range_unsupported)
+{
+	struct spgw_host_job job;
+	struct jstat js;
+
+	job_init(&job, &js, "retry", NULL);
+	job.op = SPGW_HOST_PULL_RANGE;
+	job.range_from = job.range_to = "2026-01-01";
+	run_jobs(&job, 1, 0);
+	expect(&job, SPGW_E_NOTFOUND, "cannot re-pull a date range (it has no pull_range()); "
+	       "its regular pull already reads everything from its cursor");
+	expect_counts(&js, 0, 0, 0);
+}
+END_TEST
+
+/* A range that is not two days never reaches the plugin. */
+START_TEST(test_pull_range_bad_range)
+{
+	struct spgw_host_job job;
+	struct jstat js;
+
+	job_init(&job, &js, "good", NULL);
+	job.op = SPGW_HOST_PULL_RANGE;
+	job.range_from = "2026-01-01";
+	job.range_to = "tomorrow";
+	run_jobs(&job, 1, 0);
+	expect(&job, SPGW_E_PLUGIN, "a range that is not two days YYYY-MM-DD");
+	expect_counts(&js, 0, 0, 0);
+}
+END_TEST
+
+/* ops->stopping: the running child is killed at once, what it committed stays, its open
+ * records are aborted; a job not started ends too. */
+static struct jstat *stop_after_of;
+static int stop_after(void *ud)
+{
+	(void)ud;
+	return stop_after_of && stop_after_of->records >= 3000;
+}
+
+START_TEST(test_stopping)
+{
+	struct spgw_host_ops stopping_ops = ops;
+	struct spgw_host_job jobs[2];
+	struct jstat js[2];
+	struct spgw_error err;
+	double t0 = seconds();
+
+	job_init(&jobs[0], &js[0], "good", "{\"n\":100000000,\"k\":1000}");
+	job_init(&jobs[1], &js[1], "good", "{\"n\":10,\"k\":3}");
+	jobs[1].op = SPGW_HOST_PULL_RANGE;
+	jobs[1].range_from = jobs[1].range_to = "2026-01-01";
+	stop_after_of = &js[0];
+	stopping_ops.stopping = stop_after;
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(spgw_host_run(jobs, 2, 1, &stopping_ops, NULL, &err), SPGW_OK);
+	ck_assert_msg(seconds() - t0 < 10.0, "took %.1f s", seconds() - t0);
+	expect(&jobs[0], SPGW_E_RETRY, "was stopped: the gateway was asked to stop");
+	ck_assert_uint_ge(js[0].commits, 3);
+	ck_assert_uint_eq(js[0].dones, 1);
+	ck_assert_uint_eq(T.unaborted, 0);
+	ck_assert_uint_eq(jobs[1].result, SPGW_E_RETRY);
+	ck_assert_ptr_nonnull(strstr(jobs[1].error.text, "not started"));
+	ck_assert_uint_eq(js[1].dones, 1);
+	ck_assert_uint_eq(js[1].records, 0);
+	errno = 0;
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
 static enum spgw_rc describe(const char *name, json_t **info, struct spgw_error *err)
 {
 	char path[512];
@@ -690,6 +803,7 @@ START_TEST(test_describe_good)
 	ck_assert_int_eq(json_integer_value(json_object_get(info, "struct_size")),
 			 sizeof(struct spgw_plugin));
 	ck_assert(json_is_true(json_object_get(info, "count")));
+	ck_assert(json_is_true(json_object_get(info, "pull_range")));
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(info, "path")), "good.so"));
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(info, "tables"), 1)),
 			 "items");
@@ -701,6 +815,21 @@ START_TEST(test_describe_good)
 	ck_assert_str_eq(json_string_value(json_object_get(opt, "default")), "3");
 	ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(info, "options"),
 								2), "default")));
+	json_decref(info);
+}
+END_TEST
+
+/* A plugin from before pull_range() was appended: served, and described without it. */
+START_TEST(test_describe_older_struct)
+{
+	struct spgw_error err;
+	json_t *info;
+
+	ck_assert_int_eq(describe("retry.so", &info, &err), SPGW_OK);
+	ck_assert_int_eq(json_integer_value(json_object_get(info, "struct_size")),
+			 offsetof(struct spgw_plugin, fini) + sizeof(void (*)(void)));
+	ck_assert(json_is_false(json_object_get(info, "pull_range")));
+	ck_assert(json_is_false(json_object_get(info, "count")));
 	json_decref(info);
 }
 END_TEST
@@ -806,6 +935,12 @@ static Suite *plugin_host_suite(void)
 	tcase_add_test(tc, test_record_callback_fails);
 	tcase_add_test(tc, test_count);
 	tcase_add_test(tc, test_count_unsupported);
+	tcase_add_test(tc, test_pull_range);
+	tcase_add_test(tc, test_pull_range_resumes_after_cursor);
+	tcase_add_test(tc, test_pull_range_unsupported);
+	tcase_add_test(tc, test_pull_range_bad_range);
+	tcase_add_test(tc, test_stopping);
+	tcase_add_test(tc, test_describe_older_struct);
 	tcase_add_test(tc, test_describe_good);
 	tcase_add_test(tc, test_describe_wrong_abi);
 	tcase_add_test(tc, test_describe_small_struct);

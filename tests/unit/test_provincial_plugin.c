@@ -3,8 +3,9 @@
  * a real PostgreSQL server that main() starts with contrib/provincial-db/pg.sh on a loopback
  * port and loads with tests/cases/provincial (two cities): records exactly as emitted (numbers,
  * NULLs, GBK bytes), a pull stopped at every record and at every commit and resumed from its
- * cursor without loss or repeat, count() per table and day, settle_seconds, and the settings it
- * refuses.
+ * cursor without loss or repeat, count() per table and day, settle_seconds, the settings it
+ * refuses, and pull_range(): the rows changed on the days asked for, to the millisecond at
+ * both ends, resumable the same way.
  *
  * Environment: SPGW_PROVINCIAL_PLUGIN (the built spgw-provincial.so), SPGW_TEST_CASES
  * (tests/cases), SPGW_PG_BIN (the server's binaries; without them the test is skipped, 77).
@@ -133,9 +134,16 @@ START_TEST(records_hold_what_the_database_holds)
 }
 END_TEST
 
+/* One pull, or with `range` one pull_range() of March 2, the day every fixture row changed. */
+static int pull_or_range(int range, const char *s, const char *cursor)
+{
+	return range ? spgw_mock_pull_range(mock, s, "220200", "2026-03-02", "2026-03-02", cursor)
+		     : spgw_mock_pull(mock, s, "220200", cursor);
+}
+
 /* Stop the gateway after n records (or n commits), then resume from the cursor it kept: the
  * two runs together keep every row exactly once. */
-static void stop_and_resume(int commits)
+static void stop_and_resume(int commits, int range)
 {
 	char seen[2 * JL_ROWS][96], id[96];
 	size_t n_seen, i, j;
@@ -150,7 +158,7 @@ static void stop_and_resume(int commits)
 			spgw_mock_fail_commit_after(mock, n);
 		else
 			spgw_mock_fail_emit_after(mock, n);
-		rc = spgw_mock_pull(mock, with(",\"page_size\": 3"), "220200", NULL);
+		rc = pull_or_range(range, with(",\"page_size\": 3"), NULL);
 		/* pages of three: 20 records in 10 commits */
 		ck_assert_msg(rc == (n >= (commits ? 10 : JL_ROWS) ? SPGW_PLUGIN_OK
 								   : SPGW_PLUGIN_RETRY),
@@ -163,7 +171,7 @@ static void stop_and_resume(int commits)
 			cursor = strdup(spgw_mock_cursor(mock));
 		spgw_mock_fail_emit_after(mock, -1);
 		spgw_mock_fail_commit_after(mock, -1);
-		ck_assert_int_eq(spgw_mock_pull(mock, with(",\"page_size\": 3"), "220200", cursor),
+		ck_assert_int_eq(pull_or_range(range, with(",\"page_size\": 3"), cursor),
 				 SPGW_PLUGIN_OK);
 		free(cursor);
 		for (i = 0; i < spgw_mock_kept(mock); i++) {
@@ -181,13 +189,25 @@ static void stop_and_resume(int commits)
 
 START_TEST(resumes_after_any_record)
 {
-	stop_and_resume(0);
+	stop_and_resume(0, 0);
 }
 END_TEST
 
 START_TEST(resumes_after_any_commit)
 {
-	stop_and_resume(1);
+	stop_and_resume(1, 0);
+}
+END_TEST
+
+START_TEST(range_resumes_after_any_record)
+{
+	stop_and_resume(0, 1);
+}
+END_TEST
+
+START_TEST(range_resumes_after_any_commit)
+{
+	stop_and_resume(1, 1);
 }
 END_TEST
 
@@ -327,6 +347,62 @@ START_TEST(settle_seconds_leaves_fresh_rows)
 }
 END_TEST
 
+/* pull_range(): the rows whose upd_time falls on the days, Beijing time as the column holds
+ * it, the last millisecond of a day in and the first of the next out. */
+START_TEST(range_takes_exactly_its_days)
+{
+	const char *opinions = ",\"tables\": [\"t_opinion\"], \"page_size\": 1";
+	char id[96], *regular;
+
+	ck_assert_int_eq(admin_sql("INSERT INTO jlsp.t_opinion (row_id, area_code, upd_time) "
+				   "VALUES (2710, '220300', '2026-02-28 23:59:59.999'), "
+				   "(2711, '220300', '2026-03-01 00:00:00'), "
+				   "(2712, '220300', '2026-03-31 23:59:59.999'), "
+				   "(2713, '220300', '2026-04-01 00:00:00')"), 0);
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(opinions), "220300", "2026-03-01",
+					      "2026-03-31", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_violations(mock), 0);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 2);
+	ck_assert_str_eq(ident(0, id, sizeof(id)), "t_opinion:2711");
+	ck_assert_str_eq(ident(1, id, sizeof(id)), "t_opinion:2712");
+	ck_assert_ptr_nonnull(strstr(spgw_mock_cursor(mock),
+				     "\"range\":[\"2026-03-01\",\"2026-03-31\"]"));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(opinions), "220300", "2026-02-28",
+					      "2026-02-28", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), 1);
+	ck_assert_str_eq(ident(0, id, sizeof(id)), "t_opinion:2710");
+	/* one city's rows only, every table */
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(""), "220200", "2026-03-02",
+					      "2026-03-02", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_kept(mock), JL_ROWS);
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(""), "220200", "2026-03-03",
+					      "2026-12-31", NULL),
+			 SPGW_PLUGIN_OK);
+	ck_assert_uint_eq(spgw_mock_records(mock), 0);
+	/* the regular pull's cursor is not the range's, and the other way round */
+	ck_assert_int_eq(spgw_mock_pull(mock, with(""), "220200", NULL), SPGW_PLUGIN_OK);
+	regular = strdup(spgw_mock_cursor(mock));
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(""), "220200", "2026-03-02",
+					      "2026-03-02", regular),
+			 SPGW_PLUGIN_ERROR);
+	ck_assert_ptr_nonnull(strstr(spgw_mock_error(mock), "restart the backfill"));
+	free(regular);
+	ck_assert_int_eq(spgw_mock_pull_range(mock, with(opinions), "220300", "2026-03-01",
+					      "2026-03-31", NULL),
+			 SPGW_PLUGIN_OK);
+	regular = strdup(spgw_mock_cursor(mock));
+	ck_assert_int_eq(spgw_mock_pull(mock, with(opinions), "220300", regular),
+			 SPGW_PLUGIN_ERROR);
+	ck_assert_ptr_nonnull(strstr(spgw_mock_error(mock), "a backfill's"));
+	free(regular);
+	ck_assert_int_eq(admin_sql("DELETE FROM jlsp.t_opinion WHERE row_id BETWEEN 2710 AND "
+				   "2713"), 0);
+}
+END_TEST
+
 static Suite *provincial_suite(void)
 {
 	Suite *s = suite_create("provincial plugin");
@@ -343,6 +419,9 @@ static Suite *provincial_suite(void)
 	tcase_add_test(tc, an_unreachable_server_is_retried);
 	tcase_add_test(tc, only_the_tables_asked_for);
 	tcase_add_test(tc, settle_seconds_leaves_fresh_rows);
+	tcase_add_test(tc, range_takes_exactly_its_days);
+	tcase_add_test(tc, range_resumes_after_any_record);
+	tcase_add_test(tc, range_resumes_after_any_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }
