@@ -4,7 +4,7 @@
 set -eu
 pkgs="meson ninja-build gcc pkg-config libjansson-dev libsqlite3-dev libssl-dev
       libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev check sqlite3 jq postgresql libpq-dev
-      libsystemd-dev scdoc"
+      libsystemd-dev scdoc chromium fonts-wqy-microhei"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -5,7 +5,7 @@
  * one side shows up as a refusal on the other instead of cancelling out.
  *
  * Modules, one per stage of a request:
- *   sim_main.c     command line: init, register, serve, stats, dump
+ *   sim_main.c     command line: init, register, serve, stats, dump, seed
  *   sim_tls.c      the test CA, the server certificate and the receipt key (init)
  *   sim_crypto.c   digests, signatures, base64, key files (shared with sim_client.c)
  *   sim_gateways.c gateways.json: registered gateways, keys and regions
@@ -16,6 +16,9 @@
  *   sim_store.c    SQLite: versions, newest version per key, batches, nonces
  *   sim_query.c    GET BASE/counts and BASE/keys
  *   sim_fault.c    fault injection and the lying-platform modes
+ *   sim_seed.c     seed: a new store filled from a gateway ledger, without HTTP
+ *   sim_common.c   dates, regions, tokens: helpers the client shares
+ * and for spgw-sim-client (a gateway in miniature): sim_client.c, sim_ledger_gen.c.
  */
 #ifndef SPGW_SIM_H
 #define SPGW_SIM_H
@@ -163,7 +166,8 @@ void sim_store_close(struct sim_store *st);
 
 /*
  * Writes go through one connection, serialised by the store's lock: take it with
- * sim_store_lock(), then begin/commit/rollback inside it.
+ * sim_store_lock(), then begin/commit/rollback inside it. Commit also writes the day
+ * counts the transaction's versions and moves changed.
  */
 void sim_store_lock(struct sim_store *st);
 void sim_store_unlock(struct sim_store *st);
@@ -196,7 +200,7 @@ enum spgw_rc sim_store_batch_put(struct sim_store *st, const struct sim_batch_ro
 
 /* The newest version of a key (lock held): 1 found, 0 not, -1 error. */
 int sim_store_current(struct sim_store *st, const char *region, const char *table,
-		      const char *key, long *version, char digest[80], char day[11],
+		      const char *key, long *version, char digest[80], char day[11], int *valid,
 		      struct spgw_error *err);
 
 struct sim_version_row {
@@ -206,13 +210,19 @@ struct sim_version_row {
 	const char *data;
 	size_t data_len;
 	const char *gateway, *batch_id, *received_at;
+	/* the key's newest version until now, as sim_store_current() gave it: its day
+	 * (NULL for a new key) and validity, which the day counts take back */
+	const char *prev_day;
+	int prev_valid;
 };
 /* Store a new version and make it the key's newest (lock held). */
 enum spgw_rc sim_store_version_put(struct sim_store *st, const struct sim_version_row *v,
 				   struct spgw_error *err);
-/* Move the key's newest version to another business day (lock held). */
+/* Move the key's newest version from day `from` to `day` (lock held); `valid` is its
+ * validity, for the day counts. */
 enum spgw_rc sim_store_move_day(struct sim_store *st, const char *region, const char *table,
-				const char *key, const char *day, struct spgw_error *err);
+				const char *key, const char *from, const char *day, int valid,
+				struct spgw_error *err);
 
 /* Reads (their own connection and lock; safe beside writes thanks to WAL). */
 typedef int (*sim_store_day_fn)(void *ud, const char *day, long records, long valid);
@@ -220,10 +230,11 @@ enum spgw_rc sim_store_counts(struct sim_store *st, const char *region, const ch
 			      const char *from, const char *to, sim_store_day_fn fn, void *ud,
 			      struct spgw_error *err);
 typedef int (*sim_store_key_fn)(void *ud, const char *key, const char *digest);
-/* Up to `limit` keys of a day after `after` (NULL: from the first), in key order. */
+/* Up to `limit` keys of a day after `after` (NULL: from the first; with `inclusive`,
+ * `after` itself too), in key order. */
 enum spgw_rc sim_store_keys(struct sim_store *st, const char *region, const char *table,
-			    const char *day, const char *after, long limit, sim_store_key_fn fn,
-			    void *ud, struct spgw_error *err);
+			    const char *day, const char *after, int inclusive, long limit,
+			    sim_store_key_fn fn, void *ud, struct spgw_error *err);
 /* What the store holds, per region and table (stats command): new JSON object. */
 json_t *sim_store_stats(struct sim_store *st, struct spgw_error *err);
 /* dump: the newest version of every key of a table, or every version. */
@@ -232,6 +243,29 @@ typedef int (*sim_store_dump_fn)(void *ud, const char *key, long version, const 
 enum spgw_rc sim_store_dump(struct sim_store *st, const char *region, const char *table,
 			    int all_versions, sim_store_dump_fn fn, void *ud,
 			    struct spgw_error *err);
+
+/*
+ * Bulk load (seed): a new store at `path` (which must not exist), filled by
+ * sim_store_bulk_version() for every version and sim_store_bulk_current() once per key with
+ * its newest state; sim_store_bulk_finish() builds the indexes, `current` and day_counts
+ * and puts the file in place. The caller numbers versions and judges duplicates; the store
+ * takes what it is given. *out new, sim_store_bulk_free() (which, unfinished, removes the
+ * half-built file).
+ */
+struct sim_store_bulk;
+struct sim_current_row {
+	const char *region, *table, *key, *digest, *day;
+	long version, moves;
+	int valid;
+};
+enum spgw_rc sim_store_bulk_new(const char *path, struct sim_store_bulk **out,
+				struct spgw_error *err);
+enum spgw_rc sim_store_bulk_version(struct sim_store_bulk *b, const struct sim_version_row *v,
+				    struct spgw_error *err);
+enum spgw_rc sim_store_bulk_current(struct sim_store_bulk *b, const struct sim_current_row *c,
+				    struct spgw_error *err);
+enum spgw_rc sim_store_bulk_finish(struct sim_store_bulk *b, struct spgw_error *err);
+void sim_store_bulk_free(struct sim_store_bulk *b);
 
 /* ---- sim_fault.c ---- */
 
@@ -243,6 +277,22 @@ enum sim_lie {
 	SIM_LIE_TRUNCATED,       /* 200 with the JSON cut in half (complete HTTP message) */
 	SIM_LIE_RESULTS_FEWER,   /* the last result left out */
 	SIM_LIE_RESULTS_MORE,    /* one result too many */
+};
+
+/* --lie-counts: GET counts answers that a careful reconciliation must not take as they are. */
+enum sim_lie_counts {
+	SIM_LIE_COUNTS_NONE = 0,
+	SIM_LIE_COUNTS_SHIFT,    /* every day listed one day later than it is */
+	SIM_LIE_COUNTS_OUTSIDE,  /* a day before `from` and one after `to` listed too */
+	SIM_LIE_COUNTS_PLUS_ONE, /* `records` of the first day one more than its keys */
+	SIM_LIE_COUNTS_TOTAL,    /* `total.records` one more than the days add up to */
+};
+
+/* --lie-keys: GET keys paging that a client following `next` blindly gets wrong. */
+enum sim_lie_keys {
+	SIM_LIE_KEYS_NONE = 0,
+	SIM_LIE_KEYS_LOOP,   /* the last page's `next` is the day's first key: paging never ends */
+	SIM_LIE_KEYS_REPEAT, /* a page after the first starts with `after` again */
 };
 
 struct sim_reject_rule {
@@ -262,9 +312,15 @@ struct sim_faults {
 	int force_status;   /* 0: none */
 	long force_left;    /* answers still to force; -1: all */
 	enum sim_lie lie;
+	/* GET counts and keys */
+	enum sim_lie_counts lie_counts;
+	enum sim_lie_keys lie_keys;
+	double lie_counts_rate, lie_keys_rate;
+	long slow_query_ms;
 	/* runtime */
 	pthread_mutex_t lock;
 	uint64_t rng;
+	uint64_t rng_query;     /* a stream of its own: GETs never shift the batches' faults */
 	unsigned long requests; /* POST /batches seen, for log lines */
 };
 
@@ -294,6 +350,22 @@ void sim_fault_plan(struct sim_faults *f, struct sim_fault_plan *p);
  */
 size_t sim_fault_reject(const struct sim_faults *f, const char *region, const char *table,
 			const char *key, const char *digest, const json_t *data, json_t *errors);
+
+/*
+ * Whether a --lie-counts / --lie-keys of fraction `rate` strikes this GET: one draw from the
+ * queries' own PRNG stream (seeded by --seed) per counts or keys request that has such a
+ * fault configured.
+ */
+int sim_fault_query_strikes(struct sim_faults *f, double rate);
+/* The mode's name as on the command line ("shift", "loop"), for log lines. */
+const char *sim_lie_counts_name(enum sim_lie_counts m);
+const char *sim_lie_keys_name(enum sim_lie_keys m);
+/*
+ * Spoil a counts answer the way `m` says: `days` is its "days" array (from..to, in order),
+ * *records and *valid its totals. `from` and `to` are the dates asked for.
+ */
+void sim_fault_counts(enum sim_lie_counts m, const char *from, const char *to, json_t *days,
+		      long *records, long *valid);
 
 /* ---- sim_http.c ---- */
 
@@ -400,6 +472,41 @@ char *sim_receipt_sign(struct sim_server *s, const char *batch_id, const char *r
 /* Corrupt a 200 batch answer the way --lie says; the batch itself was stored. */
 void sim_fault_lie(struct sim_server *s, enum sim_lie lie, struct sim_answer *a);
 
+/* ---- sim_seed.c ---- */
+
+#define SIM_SEED_MAX_LEDGERS 64
+
+struct sim_seed_opts {
+	const char *dir;                            /* DIR: DIR/national.db must not exist */
+	const char *ledgers[SIM_SEED_MAX_LEDGERS];  /* spgw.db files or state directories */
+	size_t n_ledgers;
+	const char *gateway;  /* the versions' gateway column */
+	const char *schema;   /* for --alter: the fields it leaves alone */
+	const char *manifest; /* NULL: none */
+	double drop, alter;   /* shares of keys, drop + alter <= 1 */
+	long extra;
+	uint64_t seed;
+};
+
+struct sim_seed_result {
+	long read;        /* delivered versions read from the ledgers */
+	long keys;        /* keys stored (extra included) */
+	long versions;    /* versions stored */
+	long duplicates;  /* delivered versions equal to their key's newest: not stored */
+	long moves;       /* of those, the ones that moved their key to another day */
+	long dropped, altered, extra;
+	double load_seconds, seconds; /* reading and storing; all with the indexes built */
+};
+
+/* `spgw-national-sim seed`: README.md "seed". */
+enum spgw_rc sim_seed_run(const struct sim_seed_opts *o, struct sim_seed_result *res,
+			  struct spgw_error *err);
+
+/* ---- sim_ledger_gen.c (spgw-sim-client make-ledger) ---- */
+
+/* argv[0] is "make-ledger": 0 done, 1 failed, 2 bad command line. */
+int sim_ledger_gen_main(int argc, char **argv);
+
 /* ---- sim_json.c ---- */
 
 /*
@@ -419,7 +526,11 @@ void sim_query_counts(struct sim_server *s, const struct sim_gateway *gw,
 void sim_query_keys(struct sim_server *s, const struct sim_gateway *gw,
 		    const struct sim_request *r, struct sim_answer *a);
 
-/* Small helpers shared by the stages (sim_query.c). */
+/* ---- sim_common.c: small helpers shared by the server and the client ---- */
+
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, and back (out: 11 bytes). */
+long sim_days_of(const char *date);
+void sim_date_of(long days, char out[11]);
 int sim_is_date(const char *s);              /* YYYY-MM-DD that exists */
 int sim_is_region(const char *s);            /* six ASCII digits */
 int sim_is_token(const char *s, size_t max); /* [A-Za-z0-9._-]{1,max} */

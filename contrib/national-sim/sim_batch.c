@@ -540,7 +540,7 @@ static int store_records(struct sim_server *s, const struct sim_gateway *gw, str
 	char digest[80], day[11];
 	long version;
 	size_t i;
-	int found;
+	int found, valid;
 
 	for (i = 0; i < b->n; i++) {
 		struct rec *rc = &b->recs[i];
@@ -551,14 +551,14 @@ static int store_records(struct sim_server *s, const struct sim_gateway *gw, str
 			continue;
 		}
 		found = sim_store_current(s->store, b->region, b->table, rc->key, &version, digest,
-					  day, err);
+					  day, &valid, err);
 		if (found < 0)
 			return -1;
 		if (found && strcmp(digest, rc->mine) == 0) {
 			/* §5: a duplicate of the newest version; another day moves the key */
 			if (strcmp(day, rc->day) != 0 &&
-			    sim_store_move_day(s->store, b->region, b->table, rc->key, rc->day,
-					       err))
+			    sim_store_move_day(s->store, b->region, b->table, rc->key, day,
+					       rc->day, valid, err))
 				return -1;
 			rc->status = "duplicate";
 			(*dup)++;
@@ -571,6 +571,8 @@ static int store_records(struct sim_server *s, const struct sim_gateway *gw, str
 		v.digest = rc->mine;
 		v.day = rc->day;
 		v.version = found ? version + 1 : 1;
+		v.prev_day = found ? day : NULL;
+		v.prev_valid = found ? valid : 0;
 		v.valid = rc->valid;
 		v.data = b->canon.data + rc->canon_at;
 		v.data_len = rc->canon_len;

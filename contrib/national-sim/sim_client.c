@@ -14,10 +14,22 @@
  *       [--record-bytes 1500] [--day YYYY-MM-DD]
  *   spgw-sim-client make-batch [--alg sm2-sm3] [--batch-id ID] [--region R] [--table T]
  *       [--day YYYY-MM-DD] RECORD.json...      (a batch body on stdout, digests computed)
+ *   spgw-sim-client scan-counts --dir DIR --gateway ID --key KEY --url URL
+ *       --regions R1,R2 --tables T1,T2 --from YYYY-MM-DD --to YYYY-MM-DD [--list]
+ *   spgw-sim-client scan-keys --dir DIR --gateway ID --key KEY --url URL --region R
+ *       --table T --date YYYY-MM-DD [--out FILE] [--blind] [--max-pages N]
+ *   spgw-sim-client make-ledger ...            (sim_ledger_gen.c)
+ *
+ * scan-counts and scan-keys read what reconciliation reads, over one keep-alive connection,
+ * checking every answer as a careful client must (dates inside the range asked, days adding
+ * up to the total; keys ascending and after `after`, `next` the last key listed); they exit
+ * 5 naming the first answer that fails, and time the whole. --blind follows `next` without
+ * checks, to show what a careless client would make of a lying platform.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +44,8 @@
 #include "sim.h"
 
 /* Exit statuses the test script reads. */
-enum { EXIT_ANSWERED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_RECEIPT = 3 };
+enum { EXIT_ANSWERED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_RECEIPT = 3,
+       EXIT_TRANSPORT = 4, EXIT_REFUSED = 5, EXIT_PAGES = 6 };
 
 #define MAX_HEADERS 16
 #define MAX_ANSWER (64u * 1024 * 1024)
@@ -47,6 +60,10 @@ struct opts {
 	/* bench and make-batch */
 	const char *template_path, *table, *region, *alg_name, *batch_id, *day;
 	long records, batches, conns, record_bytes;
+	/* scan-counts and scan-keys */
+	const char *regions, *tables, *from, *to, *date;
+	int list, blind;
+	long max_pages;
 };
 
 struct signed_req {
@@ -431,7 +448,7 @@ static int run_one(const struct opts *o)
 			      errbuf);
 	if (status < 0) {
 		printf("TRANSPORT %s\n", errbuf);
-		rc = 4;
+		rc = EXIT_TRANSPORT;
 		goto out;
 	}
 	printf("HTTP %ld\n", status);
@@ -651,6 +668,343 @@ out:
 	return rc;
 }
 
+/* ---- scan-counts, scan-keys: what reconciliation reads, checked ---- */
+
+static int usage(const char *what);
+
+struct scan {
+	const struct opts *o;
+	EVP_PKEY *k;
+	enum sim_alg alg;
+	CURL *curl;
+	long requests;
+};
+
+/* One signed GET over the scan's connection: the status, *out the parsed JSON (new, or
+ * NULL when not JSON); -1 for a transport error (printed). */
+static long scan_get(struct scan *sc, const char *target, json_t **out)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	struct signed_req sr;
+	struct answer ans;
+	long status;
+
+	*out = NULL;
+	memset(&ans, 0, sizeof(ans));
+	if (sign_request(sc->k, sc->alg, sc->o->gateway, "GET", target, "", 0, NULL, &sr)) {
+		printf("TRANSPORT signing failed\n");
+		return -1;
+	}
+	sc->requests++;
+	status = send_request(sc->curl, sc->o->dir, sc->o->url, "GET", target, sc->o->gateway,
+			      &sr, NULL, 0, 0, sc->o, &ans, errbuf);
+	if (status < 0)
+		printf("TRANSPORT %s\n", errbuf);
+	else
+		*out = json_loadb(ans.body ? ans.body : "", ans.len, 0, NULL);
+	if (status >= 0 && status != 200)
+		printf("HTTP %ld %.300s\n", status, ans.body ? ans.body : "");
+	free(ans.body);
+	return status;
+}
+
+/* Percent-encode all but RFC 3986's unreserved characters (a key may hold anything). */
+static void pct_encode(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s && o + 4 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static int scan_open(struct scan *sc, const struct opts *o)
+{
+	struct spgw_error err;
+
+	memset(sc, 0, sizeof(*sc));
+	memset(&err, 0, sizeof(err));
+	sc->o = o;
+	sc->k = sim_key_load_private(o->key_path, &err);
+	if (!sc->k) {
+		fprintf(stderr, "spgw-sim-client: %s: %s\n", err.source, err.text);
+		return -1;
+	}
+	sim_key_alg(sc->k, &sc->alg);
+	sc->curl = curl_easy_init();
+	return sc->curl ? 0 : -1;
+}
+
+static void scan_close(struct scan *sc)
+{
+	if (sc->curl)
+		curl_easy_cleanup(sc->curl);
+	EVP_PKEY_free(sc->k);
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Print "<what>: REFUSED <why>" and give the exit status of a refused answer. */
+static int refused(const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int refused(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: REFUSED ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return EXIT_REFUSED;
+}
+
+/* One counts answer as a careful reconciliation reads it. 0, or an exit status. */
+static int check_counts(const struct opts *o, const char *region, const char *table,
+			const json_t *j, long *records, long *valid)
+{
+	const json_t *days = json_object_get(j, "days"), *total = json_object_get(j, "total");
+	const json_t *d;
+	const char *date, *prev = NULL;
+	long r, v, sr = 0, sv = 0;
+	char pair[100];
+	size_t i;
+
+	snprintf(pair, sizeof(pair), "%s/%s", region, table);
+	if (!json_is_array(days) || !json_is_object(total) ||
+	    !json_is_integer(json_object_get(total, "records")) ||
+	    !json_is_integer(json_object_get(total, "valid")))
+		return refused("counts", "%s: the answer lacks days or total", pair);
+	json_array_foreach(days, i, d) {
+		date = json_string_value(json_object_get(d, "date"));
+		r = (long)json_integer_value(json_object_get(d, "records"));
+		v = (long)json_integer_value(json_object_get(d, "valid"));
+		if (!date || !sim_is_date(date))
+			return refused("counts", "%s: days[] without a date", pair);
+		if (strcmp(date, o->from) < 0 || strcmp(date, o->to) > 0)
+			return refused("counts", "%s: day %s is outside the range asked", pair,
+				       date);
+		if (prev && strcmp(prev, date) >= 0)
+			return refused("counts", "%s: day %s is out of order or repeated", pair,
+				       date);
+		if (r < 1 || v < 0 || v > r)
+			return refused("counts", "%s: day %s has impossible records/valid", pair,
+				       date);
+		prev = date;
+		sr += r;
+		sv += v;
+	}
+	if (sr != (long)json_integer_value(json_object_get(total, "records")) ||
+	    sv != (long)json_integer_value(json_object_get(total, "valid")))
+		return refused("counts", "%s: the days do not add up to the total", pair);
+	*records += sr;
+	*valid += sv;
+	if (o->list)
+		printf("%s\t%s\t%ld\t%ld\t%zu\n", region, table, sr, sv, json_array_size(days));
+	return 0;
+}
+
+/* Split a comma list into `out` (pointers into `buf`): how many, at most `max`. */
+static size_t split_list(const char *list, char *buf, size_t size, char **out, size_t max)
+{
+	size_t n = 0;
+	char *p, *save = NULL;
+
+	snprintf(buf, size, "%s", list);
+	for (p = strtok_r(buf, ",", &save); p && n < max; p = strtok_r(NULL, ",", &save))
+		out[n++] = p;
+	return n;
+}
+
+static int run_scan_counts(const struct opts *o)
+{
+	char rbuf[4096], tbuf[4096], target[600], *regions[256], *tables[64];
+	size_t nr = split_list(o->regions, rbuf, sizeof(rbuf), regions, 256);
+	size_t nt = split_list(o->tables, tbuf, sizeof(tbuf), tables, 64), i, t;
+	long records = 0, valid = 0, status;
+	struct timespec t0;
+	struct scan sc;
+	json_t *j;
+	double secs;
+	int rc = EXIT_FAILED;
+
+	if (!nr || !nt || !o->from || !o->to)
+		return usage("scan-counts needs --regions, --tables, --from and --to");
+	if (scan_open(&sc, o))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < nr; i++) {
+		for (t = 0; t < nt; t++) {
+			snprintf(target, sizeof(target),
+				 "/spgl/v3/counts?region=%s&table=%s&from=%s&to=%s", regions[i],
+				 tables[t], o->from, o->to);
+			status = scan_get(&sc, target, &j);
+			if (status != 200) {
+				json_decref(j);
+				rc = status < 0 ? EXIT_TRANSPORT : EXIT_FAILED;
+				goto out;
+			}
+			rc = check_counts(o, regions[i], tables[t], j, &records, &valid);
+			json_decref(j);
+			if (rc)
+				goto out;
+		}
+	}
+	secs = since(&t0);
+	printf("counts: %ld requests, %ld records, %ld valid, %.3f s (%.1f ms per request)\n",
+	       sc.requests, records, valid, secs, secs * 1000 / (double)sc.requests);
+	rc = EXIT_ANSWERED;
+out:
+	scan_close(&sc);
+	return rc;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Check one keys page against the page before (`after`: NULL on the first). */
+static int check_keys(const json_t *keys, const json_t *next, const char *after, long page)
+{
+	const json_t *k;
+	const char *key, *prev = after, *last = NULL;
+	char where[40];
+	size_t i;
+
+	snprintf(where, sizeof(where), "page %ld", page);
+	if (json_array_size(keys) > SIM_KEYS_PAGE)
+		return refused("keys", "%s: more than %d keys", where, SIM_KEYS_PAGE);
+	json_array_foreach(keys, i, k) {
+		key = json_string_value(json_object_get(k, "key"));
+		if (!key || !json_is_string(json_object_get(k, "digest")))
+			return refused("keys", "%s: an entry without key or digest", where);
+		if (prev && strcmp(key, prev) <= 0)
+			return refused("keys", "%s: key \"%.100s\" is not after the one before "
+				       "(or `after`): listed twice or out of order", where, key);
+		prev = last = key;
+	}
+	if (next) {
+		if (!json_is_string(next) || !last || strcmp(json_string_value(next), last) != 0)
+			return refused("keys", "%s: next \"%.100s\" is not the last key listed "
+				       "(following it would loop or skip)", where,
+				       json_is_string(next) ? json_string_value(next) : "?");
+	}
+	return 0;
+}
+
+static int run_scan_keys(const struct opts *o)
+{
+	char target[8192], enc[3200], *after = NULL, **all = NULL;
+	size_t n_all = 0, cap = 0, i, distinct = 0;
+	long pages = 0, status;
+	const json_t *keys, *next, *k;
+	struct timespec t0;
+	struct scan sc;
+	FILE *out = NULL;
+	json_t *j = NULL;
+	double secs;
+	int rc = EXIT_FAILED;
+
+	if (!o->region || !o->table || !o->date)
+		return usage("scan-keys needs --region, --table and --date");
+	if (scan_open(&sc, o))
+		goto done;
+	if (o->out_path && !(out = fopen(o->out_path, "w"))) {
+		fprintf(stderr, "spgw-sim-client: cannot write %s\n", o->out_path);
+		goto done;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (o->max_pages && pages == o->max_pages) {
+			printf("keys: stopped after %ld pages (--max-pages): the listing did not "
+			       "end\n", pages);
+			rc = EXIT_PAGES;
+			goto done;
+		}
+		pages++;
+		if (after)
+			pct_encode(after, enc, sizeof(enc));
+		snprintf(target, sizeof(target),
+			 "/spgl/v3/keys?region=%s&table=%s&date=%s%s%s", o->region, o->table,
+			 o->date, after ? "&after=" : "", after ? enc : "");
+		status = scan_get(&sc, target, &j);
+		if (status != 200) {
+			rc = status < 0 ? EXIT_TRANSPORT : EXIT_FAILED;
+			goto done;
+		}
+		keys = json_object_get(j, "keys");
+		next = json_object_get(j, "next");
+		if (!json_is_array(keys)) {
+			rc = refused("keys", "page %ld: no keys array", pages);
+			goto done;
+		}
+		if (!o->blind && (rc = check_keys(keys, next, after, pages)))
+			goto done;
+		json_array_foreach(keys, i, k) {
+			const char *key = json_string_value(json_object_get(k, "key"));
+
+			if (!key)
+				continue;
+			if (out)
+				fprintf(out, "%s\t%s\n", key,
+					json_string_value(json_object_get(k, "digest")));
+			if (n_all == cap) {
+				char **bigger = realloc(all, (cap = cap ? cap * 2 : 8192) *
+								  sizeof(*all));
+
+				if (!bigger)
+					goto done;
+				all = bigger;
+			}
+			if (!(all[n_all] = strdup(key)))
+				goto done;
+			n_all++;
+		}
+		free(after);
+		after = json_is_string(next) ? strdup(json_string_value(next)) : NULL;
+		json_decref(j);
+		j = NULL;
+		if (!after)
+			break;
+	}
+	secs = since(&t0);
+	qsort(all, n_all, sizeof(*all), cmp_cstr);
+	for (i = 0; i < n_all; i++)
+		distinct += i == 0 || strcmp(all[i - 1], all[i]) != 0;
+	printf("keys: %zu keys listed (%zu distinct) in %ld pages, %.3f s\n", n_all, distinct,
+	       pages, secs);
+	rc = EXIT_ANSWERED;
+done:
+	if (out && fclose(out) && rc == EXIT_ANSWERED)
+		rc = EXIT_FAILED;
+	for (i = 0; i < n_all; i++)
+		free(all[i]);
+	free(all);
+	free(after);
+	json_decref(j);
+	scan_close(&sc);
+	return rc;
+}
+
 static int usage(const char *what)
 {
 	fprintf(stderr, "spgw-sim-client: %s\n(see the comment at the top of sim_client.c or "
@@ -716,7 +1070,7 @@ out:
 int main(int argc, char **argv)
 {
 	struct opts o;
-	int i, bench = 0, make = 0, rc;
+	int i, bench = 0, make = 0, scan = 0, rc;
 	const char *v;
 
 	memset(&o, 0, sizeof(o));
@@ -726,11 +1080,19 @@ int main(int argc, char **argv)
 	o.conns = 2;
 	o.record_bytes = 1500;
 	i = 1;
+	if (argc > 1 && strcmp(argv[1], "make-ledger") == 0)
+		return sim_ledger_gen_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0) {
 		bench = 1;
 		i = 2;
 	} else if (argc > 1 && strcmp(argv[1], "make-batch") == 0) {
 		make = 1;
+		i = 2;
+	} else if (argc > 1 && strcmp(argv[1], "scan-counts") == 0) {
+		scan = 1;
+		i = 2;
+	} else if (argc > 1 && strcmp(argv[1], "scan-keys") == 0) {
+		scan = 2;
 		i = 2;
 	}
 	for (; i < argc; i++) {
@@ -744,6 +1106,8 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--include") == 0) { o.include = 1; continue; }
 		if (strcmp(a, "--verify-receipt") == 0) { o.verify = 1; continue; }
 		if (strcmp(a, "--print-headers") == 0) { o.print_headers = 1; continue; }
+		if (strcmp(a, "--list") == 0) { o.list = 1; continue; }
+		if (strcmp(a, "--blind") == 0) { o.blind = 1; continue; }
 		if (i + 1 >= argc)
 			return usage("an option needs a value");
 		v = argv[++i];
@@ -768,6 +1132,12 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--alg") == 0) o.alg_name = v;
 		else if (strcmp(a, "--batch-id") == 0) o.batch_id = v;
 		else if (strcmp(a, "--day") == 0) o.day = v;
+		else if (strcmp(a, "--regions") == 0) o.regions = v;
+		else if (strcmp(a, "--tables") == 0) o.tables = v;
+		else if (strcmp(a, "--from") == 0) o.from = v;
+		else if (strcmp(a, "--to") == 0) o.to = v;
+		else if (strcmp(a, "--date") == 0) o.date = v;
+		else if (strcmp(a, "--max-pages") == 0) o.max_pages = atol(v);
 		else if (strcmp(a, "--header") == 0) {
 			if (o.n_headers == MAX_HEADERS)
 				return usage("too many --header");
@@ -781,10 +1151,11 @@ int main(int argc, char **argv)
 		return usage("--dir, --gateway, --key and --url are needed");
 	if (bench && (!o.template_path || !o.table || !o.region))
 		return usage("bench needs --template, --table and --region");
-	if (!bench && !o.path)
+	if (!bench && !scan && !o.path)
 		return usage("--path is needed");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = bench ? run_bench(&o) : run_one(&o);
+	rc = bench ? run_bench(&o) : scan == 1 ? run_scan_counts(&o) : scan == 2 ? run_scan_keys(&o)
+	   : run_one(&o);
 	curl_global_cleanup();
 	return rc;
 }

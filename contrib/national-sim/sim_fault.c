@@ -5,6 +5,11 @@
  * outcome, so a run with the same seed and the same request order meets the same faults.
  * Record-level rejections are decided from the seed and the record itself (a hash), so a
  * record resent in a new batch meets the same fate, and a test can predict it.
+ *
+ * GET counts and keys have faults of their own, for reconciliation: answers for other days
+ * than asked, counts that disagree with the keys, paging that loops or repeats, and slow
+ * answers. Their draws come from a second stream, so adding GETs to a run does not move
+ * the batches' faults.
  */
 #include <errno.h>
 #include <math.h>
@@ -100,6 +105,47 @@ bad:
 	return -1;
 }
 
+static const char *const lie_counts_names[] = { "", "shift", "outside", "plus-one", "total" };
+static const char *const lie_keys_names[] = { "", "loop", "repeat" };
+
+const char *sim_lie_counts_name(enum sim_lie_counts m)
+{
+	return lie_counts_names[m];
+}
+
+const char *sim_lie_keys_name(enum sim_lie_keys m)
+{
+	return lie_keys_names[m];
+}
+
+/* MODE[:F] with MODE one of names[1..n-1]: *mode and *rate set; 1, or -1 with err set. */
+static int parse_mode(const char *opt, const char *val, const char *const *names, size_t n,
+		      int *mode, double *rate, struct spgw_error *err)
+{
+	const char *colon = strchr(val, ':');
+	size_t len = colon ? (size_t)(colon - val) : strlen(val), i;
+	char list[200];
+
+	for (i = 1; i < n; i++) {
+		if (strlen(names[i]) == len && strncmp(val, names[i], len) == 0)
+			break;
+	}
+	if (i == n) {
+		list[0] = '\0';
+		for (i = 1; i < n; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i > 1 ? ", " : "", names[i]);
+		spgw_error_set(err, SPGW_E_USAGE, NULL, 0, 0,
+			       "%s %s: one of %s, optionally :FRACTION", opt, val, list);
+		return -1;
+	}
+	*mode = (int)i;
+	*rate = 1.0;
+	if (colon)
+		return parse_fraction(opt, colon + 1, rate, err);
+	return 1;
+}
+
 static int parse_force(struct sim_faults *f, const char *val, struct spgw_error *err)
 {
 	static const int allowed[] = { 400, 401, 403, 409, 413, 429, 500, 502, 503, 504 };
@@ -172,7 +218,7 @@ int sim_faults_option(struct sim_faults *f, const char *opt, const char *val,
 		      struct spgw_error *err)
 {
 	long v;
-	int rc;
+	int rc, m;
 
 	if (strcmp(opt, "--fail-5xx") == 0)
 		return parse_fraction(opt, val, &f->fail_5xx, err);
@@ -202,6 +248,24 @@ int sim_faults_option(struct sim_faults *f, const char *opt, const char *val,
 		return parse_force(f, val, err);
 	if (strcmp(opt, "--lie") == 0)
 		return parse_lie(f, val, err);
+	if (strcmp(opt, "--slow-query-ms") == 0)
+		return parse_long(opt, val, 0, &f->slow_query_ms, err);
+	if (strcmp(opt, "--lie-counts") == 0) {
+		rc = parse_mode(opt, val, lie_counts_names,
+				sizeof(lie_counts_names) / sizeof(lie_counts_names[0]), &m,
+				&f->lie_counts_rate, err);
+		if (rc > 0)
+			f->lie_counts = (enum sim_lie_counts)m;
+		return rc;
+	}
+	if (strcmp(opt, "--lie-keys") == 0) {
+		rc = parse_mode(opt, val, lie_keys_names,
+				sizeof(lie_keys_names) / sizeof(lie_keys_names[0]), &m,
+				&f->lie_keys_rate, err);
+		if (rc > 0)
+			f->lie_keys = (enum sim_lie_keys)m;
+		return rc;
+	}
 	return 0;
 }
 
@@ -234,6 +298,12 @@ void sim_faults_describe(const struct sim_faults *f, char *buf, size_t size)
 		ADD(" force-status=%d x %ld", f->force_status, f->force_left);
 	if (f->lie)
 		ADD(" lie=%s:%g", lie_names[f->lie], f->lie_rate);
+	if (f->slow_query_ms > 0)
+		ADD(" slow-query=%ldms", f->slow_query_ms);
+	if (f->lie_counts)
+		ADD(" lie-counts=%s:%g", lie_counts_names[f->lie_counts], f->lie_counts_rate);
+	if (f->lie_keys)
+		ADD(" lie-keys=%s:%g", lie_keys_names[f->lie_keys], f->lie_keys_rate);
 	if (n)
 		ADD(" seed=%llu", (unsigned long long)f->seed);
 #undef ADD
@@ -251,6 +321,72 @@ static double draw(struct sim_faults *f)
 {
 	f->rng += 0x9e3779b97f4a7c15ULL;
 	return (double)(mix(f->seed ^ f->rng) >> 11) / 9007199254740992.0;
+}
+
+int sim_fault_query_strikes(struct sim_faults *f, double rate)
+{
+	double u;
+
+	pthread_mutex_lock(&f->lock);
+	f->rng_query += 0x9e3779b97f4a7c15ULL;
+	/* another constant than the batches' stream, so the two never coincide */
+	u = (double)(mix(f->seed ^ 0x5851f42d4c957f2dULL ^ mix(f->rng_query)) >> 11) /
+	    9007199254740992.0;
+	pthread_mutex_unlock(&f->lock);
+	return u < rate;
+}
+
+/* A day entry of a counts answer. */
+static json_t *day_entry(const char *date, long records, long valid)
+{
+	return json_pack("{s:s, s:I, s:I}", "date", date, "records", (json_int_t)records,
+			 "valid", (json_int_t)valid);
+}
+
+void sim_fault_counts(enum sim_lie_counts m, const char *from, const char *to, json_t *days,
+		      long *records, long *valid)
+{
+	char date[11];
+	json_t *d;
+	size_t i;
+
+	switch (m) {
+	case SIM_LIE_COUNTS_NONE:
+		break;
+	case SIM_LIE_COUNTS_SHIFT:
+		/* the counts of each day answered under the next day's date */
+		json_array_foreach(days, i, d) {
+			sim_date_of(sim_days_of(json_string_value(json_object_get(d, "date"))) + 1,
+				    date);
+			json_object_set_new(d, "date", json_string(date));
+		}
+		break;
+	case SIM_LIE_COUNTS_OUTSIDE:
+		/* a record on the day before `from` and one on the day after `to`, in the
+		 * totals too: only a client that checks each date against its range sees it */
+		sim_date_of(sim_days_of(from) - 1, date);
+		json_array_insert_new(days, 0, day_entry(date, 1, 1));
+		sim_date_of(sim_days_of(to) + 1, date);
+		json_array_append_new(days, day_entry(date, 1, 1));
+		*records += 2;
+		*valid += 2;
+		break;
+	case SIM_LIE_COUNTS_PLUS_ONE:
+		/* one record more on the first day than its keys listing holds (on `from`
+		 * when no day has records); the total agrees with the days */
+		d = json_array_get(days, 0);
+		if (d)
+			json_object_set_new(d, "records",
+					    json_integer(json_integer_value(
+							 json_object_get(d, "records")) + 1));
+		else
+			json_array_append_new(days, day_entry(from, 1, 0));
+		*records += 1;
+		break;
+	case SIM_LIE_COUNTS_TOTAL:
+		*records += 1;
+		break;
+	}
 }
 
 void sim_fault_plan(struct sim_faults *f, struct sim_fault_plan *p)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <zlib.h>
 
@@ -320,6 +321,9 @@ static void handle(struct sim_server *s, struct MHD_Connection *c, const char *m
 			return;
 		}
 	}
+	/* --slow-query-ms: a platform slow to count, for the gateway's read timeout */
+	if (q->route != ROUTE_BATCHES && s->faults.slow_query_ms > 0)
+		sim_sleep_ms(s, s->faults.slow_query_ms);
 	reg = sim_server_registry(s);
 	if (sim_auth_identify(s, reg, &r, &gw, a))
 		goto out;
@@ -378,7 +382,8 @@ static void cut_free(void *cls)
 	spgw_free(k);
 }
 
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct sim_answer *a)
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct sim_answer *a,
+				   long clock_offset)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -417,6 +422,17 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct sim_answer *
 	}
 	if (a->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
+	{
+		/* the Date a platform with a wrong clock sends: --clock-offset moves it too,
+		 * so a gateway can see the skew before its signatures are refused */
+		char date[64];
+		time_t now = time(NULL) + clock_offset;
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_DATE, date);
+	}
 	ret = MHD_queue_response(c, (unsigned int)a->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -495,7 +511,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	a.retry_after = -1;
 	handle(s, c, method, q, &a);
 	log_line(s, method, q, &a);
-	ret = send_answer(c, &a);
+	ret = send_answer(c, &a, s->clock_offset);
 	sim_answer_clear(&a);
 	return ret;
 }

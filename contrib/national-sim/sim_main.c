@@ -1,7 +1,8 @@
 /*
  * spgw-national-sim: the command line. `init` makes a directory with the test CA and keys,
  * `register` adds a gateway, `serve` runs the platform, `stats` and `dump` show what it
- * stored (README.md beside this file has the whole story).
+ * stored, `seed` fills a new store from a gateway ledger (README.md beside this file has the
+ * whole story).
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,12 +32,18 @@ static const char usage_text[] =
 	"           [--quiet] [faults]\n"
 	"  stats    --dir DIR [--json]\n"
 	"  dump     --dir DIR --region R --table T [--all]\n"
+	"  seed     --dir DIR --from-ledger LEDGER [--from-ledger LEDGER2 ...] [--gateway ID]\n"
+	"           [--drop R] [--alter R] [--extra N] [--seed N] [--manifest FILE]\n"
+	"           [--schema FILE]\n"
 	"\n"
 	"faults (fractions 0..1, drawn per POST /batches from --seed N):\n"
 	"  --fail-5xx F  --fail-429 F [--retry-after S]  --hang F [--hang-seconds S]\n"
 	"  --reset F  --slow-ms N  --reject 'FIELD~REGEX'  --reject-rate F\n"
 	"  --force-status CODE[:N]  --lie receipt-sig|receipt-counts|not-json|truncated|\n"
-	"                                 results-fewer|results-more[:F]\n";
+	"                                 results-fewer|results-more[:F]\n"
+	"faults of GET counts and keys (fractions drawn per request from --seed N):\n"
+	"  --lie-counts shift|outside|plus-one|total[:F]  --lie-keys loop|repeat[:F]\n"
+	"  --slow-query-ms N\n";
 
 static void perror_spgw(const struct spgw_error *err)
 {
@@ -441,7 +448,8 @@ out:
 
 static const char *const stat_cols[] = { "keys", "versions", "batches", "records", "accepted",
 					 "duplicate", "rejected", "replays", "day_moves",
-					 "stored_twice", "digest_repeats", "inconsistent" };
+					 "stored_twice", "digest_repeats", "inconsistent",
+					 "counts_drift" };
 #define N_STAT_COLS (sizeof(stat_cols) / sizeof(stat_cols[0]))
 
 /* A column as wide as its name, at least 8. */
@@ -570,6 +578,89 @@ out:
 	return rc;
 }
 
+/* ---- seed ---- */
+
+static int parse_rate(const char *opt, const char *v, double *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= 0.0 && d <= 1.0)) {
+		fprintf(stderr, "spgw-national-sim: %s %s: give a fraction from 0 to 1\n", opt, v);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int cmd_seed(int argc, char **argv)
+{
+	struct sim_seed_opts o;
+	struct sim_seed_result res;
+	struct spgw_error err;
+	const char *v, *opt;
+	long n;
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	o.gateway = "seed";
+	o.schema = SIM_SCHEMA_DEFAULT;
+	for (i = 2; i < argc; i++) {
+		opt = argv[i];
+		v = value(argc, argv, &i);
+		if (!v)
+			return usage("%s needs a value", opt);
+		if (strcmp(opt, "--dir") == 0) {
+			o.dir = v;
+		} else if (strcmp(opt, "--from-ledger") == 0) {
+			if (o.n_ledgers == SIM_SEED_MAX_LEDGERS)
+				return usage("at most 64 --from-ledger%s", "");
+			o.ledgers[o.n_ledgers++] = v;
+		} else if (strcmp(opt, "--gateway") == 0) {
+			if (!sim_is_token(v, SIM_GATEWAY_ID_MAX))
+				return usage("--gateway %s: [A-Za-z0-9._-]{1,64}", v);
+			o.gateway = v;
+		} else if (strcmp(opt, "--drop") == 0) {
+			if (parse_rate(opt, v, &o.drop))
+				return EXIT_USAGE;
+		} else if (strcmp(opt, "--alter") == 0) {
+			if (parse_rate(opt, v, &o.alter))
+				return EXIT_USAGE;
+		} else if (strcmp(opt, "--extra") == 0) {
+			if (parse_number(opt, v, 0, 100000000L, &o.extra))
+				return EXIT_USAGE;
+		} else if (strcmp(opt, "--seed") == 0) {
+			if (parse_number(opt, v, 0, 0x7fffffffL, &n))
+				return EXIT_USAGE;
+			o.seed = (uint64_t)n;
+		} else if (strcmp(opt, "--manifest") == 0) {
+			o.manifest = v;
+		} else if (strcmp(opt, "--schema") == 0) {
+			o.schema = v;
+		} else {
+			return usage("seed: unknown option %s", opt);
+		}
+	}
+	if (!o.dir || !o.n_ledgers)
+		return usage("seed needs --dir and --from-ledger%s", "");
+	if (o.drop + o.alter > 1.0)
+		return usage("--drop and --alter add up to more than 1%s", "");
+	memset(&err, 0, sizeof(err));
+	if (sim_seed_run(&o, &res, &err)) {
+		perror_spgw(&err);
+		return EXIT_FAILED;
+	}
+	printf("seeded %s/national.db: %ld delivered versions read, %ld keys and %ld versions "
+	       "stored (%ld duplicates, %ld day moves); %ld dropped, %ld altered, %ld extra; "
+	       "%.1f s (%.1f s loading, %.0f versions/s overall)\n", o.dir, res.read, res.keys,
+	       res.versions, res.duplicates, res.moves, res.dropped, res.altered, res.extra,
+	       res.seconds, res.load_seconds,
+	       res.seconds > 0 ? (double)res.read / res.seconds : 0.0);
+	return EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -589,5 +680,7 @@ int main(int argc, char **argv)
 		return cmd_stats(argc, argv);
 	if (strcmp(cmd, "dump") == 0)
 		return cmd_dump(argc, argv);
+	if (strcmp(cmd, "seed") == 0)
+		return cmd_seed(argc, argv);
 	return usage("unknown command %s", cmd);
 }

@@ -7,93 +7,7 @@
 #include <string.h>
 
 #include "mem.h"
-#include "validate.h"
 #include "sim.h"
-
-int sim_is_date(const char *s)
-{
-	return s && spgw_validate_date(s);
-}
-
-int sim_is_region(const char *s)
-{
-	int i;
-
-	for (i = 0; i < 6; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	}
-	return s[6] == '\0';
-}
-
-int sim_is_token(const char *s, size_t max)
-{
-	size_t n;
-
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n >= 1 && n <= max;
-}
-
-void sim_utf8_fix(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-	size_t n, i, k;
-
-	while (*p) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		n = *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3
-		  : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
-		for (i = 1; i < n && (p[i] & 0xC0) == 0x80; i++)
-			;
-		/* overlong, surrogate and out-of-range forms, as RFC 3629 forbids them */
-		if (n && i == n &&
-		    !((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
-		      (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))) {
-			p += n;
-			continue;
-		}
-		if (n && i < n && !p[i]) {
-			*p = '\0'; /* a character cut by a width limit: drop its start */
-			return;
-		}
-		for (k = 0; k < (i ? i : 1); k++)
-			p[k] = '?';
-		p += i ? i : 1;
-	}
-}
-
-void sim_rfc3339(time_t t, char out[21])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* Days since 1970-01-01 of a valid YYYY-MM-DD (H. Hinnant's days_from_civil). */
-static long days_of(const char *d)
-{
-	long y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
-	long m = (d[5] - '0') * 10 + (d[6] - '0');
-	long day = (d[8] - '0') * 10 + (d[9] - '0');
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
 
 /* ---- query strings (§5): percent-decoded, '+' literal, unknown or repeated refused ---- */
 
@@ -252,6 +166,8 @@ void sim_query_counts(struct sim_server *s, const struct sim_gateway *gw,
 	struct param ps[] = { { "region", 1, NULL }, { "table", 1, NULL }, { "from", 1, NULL },
 			      { "to", 1, NULL } };
 	struct counts_acc c = { NULL, 0, 0 };
+	struct sim_faults *f = &s->faults;
+	enum sim_lie_counts lie = SIM_LIE_COUNTS_NONE;
 	struct spgw_error err;
 	long span;
 
@@ -262,7 +178,7 @@ void sim_query_counts(struct sim_server *s, const struct sim_gateway *gw,
 		sim_answer_error(a, 400, "bad_request", "from and to must be dates YYYY-MM-DD");
 		goto out;
 	}
-	span = days_of(ps[3].value) - days_of(ps[2].value) + 1;
+	span = sim_days_of(ps[3].value) - sim_days_of(ps[2].value) + 1;
 	if (span < 1 || span > SIM_MAX_DAYS) {
 		sim_answer_error(a, 400, "bad_request",
 				 "from %s to %s is %ld days; give from <= to and at most %d days",
@@ -275,13 +191,18 @@ void sim_query_counts(struct sim_server *s, const struct sim_gateway *gw,
 		sim_answer_error(a, 500, "unavailable", "counting failed: %s", err.text);
 		goto out;
 	}
+	if (f->lie_counts && sim_fault_query_strikes(f, f->lie_counts_rate))
+		lie = f->lie_counts;
+	if (lie)
+		sim_fault_counts(lie, ps[2].value, ps[3].value, c.days, &c.records, &c.valid);
 	sim_answer_json(a, 200, json_pack("{s:s, s:s, s:o, s:{s:I, s:I}}", "region", ps[0].value,
 					  "table", ps[1].value, "days", c.days, "total",
 					  "records", (json_int_t)c.records, "valid",
 					  (json_int_t)c.valid));
 	c.days = NULL;
-	snprintf(a->log, sizeof(a->log), "counts %s/%s %s..%s: %ld records", ps[0].value,
-		 ps[1].value, ps[2].value, ps[3].value, c.records);
+	snprintf(a->log, sizeof(a->log), "counts %s/%s %s..%s: %ld records%s%s%s", ps[0].value,
+		 ps[1].value, ps[2].value, ps[3].value, c.records, lie ? " [lie-counts " : "",
+		 lie ? sim_lie_counts_name(lie) : "", lie ? "]" : "");
 out:
 	json_decref(c.days);
 	params_free(ps, 4);
@@ -311,13 +232,27 @@ static int on_key(void *ud, const char *key, const char *digest)
 							digest));
 }
 
+/* Keep the day's first key in *(char **)ud as a new string: --lie-keys loop points the
+ * last page's `next` back to it. */
+static int first_key(void *ud, const char *key, const char *digest)
+{
+	char **out = ud;
+
+	(void)digest;
+	*out = spgw_strdup(key);
+	return *out ? 0 : -1;
+}
+
 void sim_query_keys(struct sim_server *s, const struct sim_gateway *gw,
 		    const struct sim_request *r, struct sim_answer *a)
 {
 	struct param ps[] = { { "region", 1, NULL }, { "table", 1, NULL }, { "date", 1, NULL },
 			      { "after", 0, NULL } };
 	struct keys_acc k = { NULL, 0, NULL, 0 };
+	struct sim_faults *f = &s->faults;
+	enum sim_lie_keys lie = SIM_LIE_KEYS_NONE;
 	struct spgw_error err;
+	char *first = NULL;
 	json_t *ans;
 
 	memset(&err, 0, sizeof(err));
@@ -327,9 +262,20 @@ void sim_query_keys(struct sim_server *s, const struct sim_gateway *gw,
 		sim_answer_error(a, 400, "bad_request", "date must be a date YYYY-MM-DD");
 		goto out;
 	}
+	if (f->lie_keys && sim_fault_query_strikes(f, f->lie_keys_rate))
+		lie = f->lie_keys;
 	k.keys = json_array();
+	/* --lie-keys repeat: `after` taken as inclusive, the off-by-one of a careless server */
 	if (!k.keys || sim_store_keys(s->store, ps[0].value, ps[1].value, ps[2].value,
-				      ps[3].value, SIM_KEYS_PAGE + 1, on_key, &k, &err)) {
+				      ps[3].value, lie == SIM_LIE_KEYS_REPEAT, SIM_KEYS_PAGE + 1,
+				      on_key, &k, &err)) {
+		sim_answer_error(a, 500, "unavailable", "listing keys failed: %s", err.text);
+		goto out;
+	}
+	/* --lie-keys loop: the page that ends the listing sends the client back to the start */
+	if (lie == SIM_LIE_KEYS_LOOP && !k.more &&
+	    sim_store_keys(s->store, ps[0].value, ps[1].value, ps[2].value, NULL, 0, 1, first_key,
+			   &first, &err)) {
 		sim_answer_error(a, 500, "unavailable", "listing keys failed: %s", err.text);
 		goto out;
 	}
@@ -337,11 +283,15 @@ void sim_query_keys(struct sim_server *s, const struct sim_gateway *gw,
 			"date", ps[2].value, "keys", k.keys);
 	if (ans && k.more)
 		json_object_set_new(ans, "next", json_string(k.last));
+	else if (ans && first)
+		json_object_set_new(ans, "next", json_string(first));
 	sim_answer_json(a, 200, ans);
-	snprintf(a->log, sizeof(a->log), "keys %s/%s %s: %ld%s", ps[0].value, ps[1].value,
-		 ps[2].value, k.n, k.more ? " and more" : "");
+	snprintf(a->log, sizeof(a->log), "keys %s/%s %s: %ld%s%s%s%s", ps[0].value, ps[1].value,
+		 ps[2].value, k.n, k.more ? " and more" : "", lie ? " [lie-keys " : "",
+		 lie ? sim_lie_keys_name(lie) : "", lie ? "]" : "");
 out:
 	json_decref(k.keys);
 	spgw_free(k.last);
+	spgw_free(first);
 	params_free(ps, 4);
 }

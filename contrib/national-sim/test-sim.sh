@@ -2,13 +2,15 @@
 # The national-platform simulator against PROTOCOL.md, end to end over HTTPS on loopback:
 # identity and signing checks in their order, batch shape, per-record results, receipts
 # (checked by spgw-sim-client and by the openssl CLI), idempotent batch ids, counts and keys,
-# limits, and every fault flag.
+# limits, and every fault flag; then, for reconciliation, `seed` from a ledger made by
+# `spgw-sim-client make-ledger` against an SQL oracle over that ledger, the faults of GET
+# counts and keys, and the migration of a store of the first layout.
 #
 #   sh contrib/national-sim/test-sim.sh BUILD_DIR
 #
 # BUILD_DIR holds contrib/national-sim/spgw-national-sim and spgw-sim-client. Needs openssl,
-# curl, jq and gzip (exit 77, "skipped", without them). Prints one line per check and exits
-# non-zero when any check failed.
+# curl, jq, gzip and sqlite3 (exit 77, "skipped", without them). Prints one line per check
+# and exits non-zero when any check failed.
 set -u
 
 B=${1:?usage: test-sim.sh BUILD_DIR}
@@ -18,7 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 CASES=$SRC/tests/cases/validate
 
-for tool in openssl curl jq gzip; do
+for tool in openssl curl jq gzip sqlite3; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "skip: $tool is not installed"; exit 77; }
 done
 [ -x "$SIM" ] && [ -x "$CLI" ] || { echo "no $SIM or $CLI: build first"; exit 1; }
@@ -546,6 +548,7 @@ check "stats: no version stored twice" [ "$(total stored_twice)" = 0 ]
 check "stats: store is self-consistent" [ "$(total inconsistent)" = 0 ]
 check "stats: versions = keys + 1 (V-1 has two)" [ "$(total versions)" = $(($(total keys) + 1)) ]
 check "stats: one day move" [ "$(total day_moves)" = 1 ]
+check "stats: the maintained day counts agree with the keys" [ "$(total counts_drift)" = 0 ]
 # b1 twice (plain, gzip), b5 once (sent again at now + 200 s)
 check "stats: replays counted" [ "$(total replays)" = 3 ]
 check "SIGTERM: clean exit" stop
@@ -707,6 +710,335 @@ for alg in ecdsa-p256-sha256 ed25519; do
 	check "national key $alg: receipt names its alg" [ "$(field .receipt.alg)" = $alg ]
 	stop
 done
+
+# ======== reconciliation: seed from a ledger ========
+
+# A gateway ledger made by make-ledger through the gateway's own spgw_ledger_open: two
+# regions, two tables, 300 keys each over ten days, 40% with a history (a second delivered
+# version a day later or the same day, a pending third one, a dead version between two equal
+# ones two days apart, a dead last one); 30 keys with SJYXBS 0; 6000 keys on one day for
+# paging.
+L=$T/ledger
+mkdir -p "$L"
+jq '.SJYXBS = 0 | .SJWXYY = "重复录入"' "$REC" >"$T/rec-invalid.json"
+check "make-ledger: a ledger with histories" sh -c "
+	'$CLI' make-ledger --ledger '$L' --template '$REC' --regions 220100,220200 \
+		--tables SPGL_XMJBXXB,SPGL_XMDWXXB --records 300 --from 2026-03-01 --days 10 \
+		--changed 0.4 --seed 5 >/dev/null &&
+	'$CLI' make-ledger --ledger '$L' --template '$T/rec-invalid.json' --prefix INV \
+		--regions 220100 --tables SPGL_XMJBXXB --records 30 --from 2026-03-01 --days 3 \
+		>/dev/null &&
+	'$CLI' make-ledger --ledger '$L' --template '$REC' --prefix BIG --regions 220100 \
+		--tables SPGL_XMJBXXB --records 6000 --from 2026-04-01 --days 1 >/dev/null"
+led() { sqlite3 -batch -noheader "$L/spgw.db" "$1"; }
+check "make-ledger: delivered, pending and dead versions" \
+	[ "$(led "SELECT group_concat(state) FROM (SELECT DISTINCT state FROM outbox ORDER BY 1)")" = \
+		"dead,delivered,pending" ]
+
+# The oracle, in SQL over the ledger alone: a key's newest delivered version is what the
+# platform holds, on that version's day; valid when the data's SJYXBS is the number 1.
+NEWEST="SELECT o.region, o.spgl_table AS tbl, o.record_key AS key, o.day, o.digest,
+	(json_type(d.data, '\$.SJYXBS') IN ('integer', 'real') AND json_extract(d.data, '\$.SJYXBS') = 1) AS valid
+	FROM outbox o JOIN outbox_data d ON d.id = o.id WHERE o.state = 'delivered' AND o.version =
+	(SELECT max(version) FROM outbox p WHERE p.region = o.region AND p.spgl_table = o.spgl_table
+	AND p.record_key = o.record_key AND p.state = 'delivered')"
+# every version delivered after one with the same digest is a duplicate, not a version
+DUPS="SELECT digest, day, lag(digest) OVER w AS pd, lag(day) OVER w AS pday FROM outbox
+	WHERE state = 'delivered' WINDOW w AS (PARTITION BY region, spgl_table, record_key ORDER BY version)"
+PAIRS="220100/SPGL_XMJBXXB 220100/SPGL_XMDWXXB 220200/SPGL_XMJBXXB 220200/SPGL_XMDWXXB"
+
+# counts of every pair over two months through GET counts, as region|table|day|records|valid
+counts_of() { # OUT
+	: >"$1"
+	for pair in $PAIRS; do
+		r=${pair%/*} t=${pair#*/}
+		get "/spgl/v3/counts?region=$r&table=$t&from=2026-03-01&to=2026-04-30"
+		[ "$code" = 200 ] || echo "HTTP $code" >>"$1"
+		field ".days[] | \"$r|$t|\\(.date)|\\(.records)|\\(.valid)\"" >>"$1"
+	done
+}
+
+S1=$T/rec1
+newdir "$S1"
+"$SIM" seed --dir "$S1" --from-ledger "$L" --gateway gw1 >"$T/seed.out" 2>&1
+check "seed: a store from the ledger" grep -q '^seeded .*national.db: ' "$T/seed.out"
+DIR=$S1
+check "seed: the keys of the ledger" [ "$(total keys)" = "$(led "SELECT count(*) FROM ($NEWEST)")" ]
+check "seed: versions, duplicates answered as such" \
+	[ "$(total versions)" = "$(led "SELECT count(*) FROM ($DUPS) WHERE pd IS NULL OR pd <> digest")" ]
+check "seed: day moves of duplicates on another day" \
+	[ "$(total day_moves)" = "$(led "SELECT count(*) FROM ($DUPS) WHERE pd = digest AND pday <> day")" ]
+check "seed: some moves to check" [ "$(total day_moves)" -gt 10 ]
+check "seed: each version's valid is its data's SJYXBS = 1 (SQLite's JSON)" \
+	[ "$(sqlite3 "$S1/national.db" "SELECT count(*) FROM versions WHERE valid IS NOT
+		(json_type(data, '\$.SJYXBS') IN ('integer', 'real') AND json_extract(data, '\$.SJYXBS') = 1)")" = 0 ]
+check "seed: stored twice, inconsistent, counts drift all 0" \
+	[ "$(total stored_twice) $(total inconsistent) $(total counts_drift)" = "0 0 0" ]
+"$SIM" dump --dir "$S1" --region 220100 --table SPGL_XMJBXXB | cut -f 1,3,4 | LC_ALL=C sort >"$T/dump1"
+led "SELECT key, digest, day FROM ($NEWEST) WHERE region = '220100' AND tbl = 'SPGL_XMJBXXB'" |
+	tr '|' '\t' | LC_ALL=C sort >"$T/want1"
+check "seed: each key's newest digest and day, as the oracle says" cmp -s "$T/dump1" "$T/want1"
+check "seed: refuses a directory that has a store" \
+	sh -c "! '$SIM' seed --dir '$S1' --from-ledger '$L' 2>'$T/err' && grep -q 'exists already' '$T/err'"
+cp "$L/spgw.db" "$T/bad.db"
+sqlite3 "$T/bad.db" "UPDATE outbox_data SET data = replace(data, '长春', '吉林') WHERE id = 7"
+newdir "$T/recbad"
+check "seed: refuses a version whose digest is not its data's, naming it" \
+	sh -c "! '$SIM' seed --dir '$T/recbad' --from-ledger '$T/bad.db' 2>'$T/err' &&
+		grep -q 'outbox id 7 .*is not the digest of its data' '$T/err' &&
+		[ ! -e '$T/recbad/national.db' ] && [ ! -e '$T/recbad/national.db.seeding' ]"
+check "seed: refuses a file that is not a ledger" \
+	sh -c "! '$SIM' seed --dir '$T/recbad' --from-ledger '$S1/national.db' 2>'$T/err' &&
+		grep -q 'not an spgw ledger' '$T/err'"
+
+start "$S1"
+counts_of "$T/counts1"
+led "SELECT region, tbl, day, count(*), sum(valid) FROM ($NEWEST) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3" \
+	>"$T/want-counts1"
+sort "$T/counts1" >"$T/got-counts1"
+sort "$T/want-counts1" >"$T/want-counts1s"
+check "seeded counts: every day of every pair as the oracle says" cmp -s "$T/got-counts1" "$T/want-counts1s"
+check "seeded counts: SJYXBS 0 counted as records, not valid" \
+	grep -q '^220100|SPGL_XMJBXXB|2026-03-01|[0-9]*|' "$T/counts1"
+check "seeded counts: invalid ones seen" \
+	[ "$(awk -F '|' '{r += $4; v += $5} END {print r - v}' "$T/counts1")" = 30 ]
+# the checking client of the running server: scan-counts|scan-keys [options]
+scan() {
+	c=$1
+	shift
+	"$CLI" "$c" --dir "$DIR" --gateway gw1 --key "$T/gw1.key" --url "$URL" "$@"
+}
+scan scan-counts --regions 220100,220200 --tables SPGL_XMJBXXB,SPGL_XMDWXXB \
+	--from 2026-03-01 --to 2026-04-30 >"$T/scan" 2>&1
+check "scan-counts: four checked answers over one connection" \
+	grep -q "^counts: 4 requests, $(led "SELECT count(*) FROM ($NEWEST)") records" "$T/scan"
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-04-01 --out "$T/keys" \
+	>"$T/scan" 2>&1
+check "scan-keys: 6000 keys in two checked pages" \
+	grep -q '^keys: 6000 keys listed (6000 distinct) in 2 pages' "$T/scan"
+led "SELECT key, digest FROM ($NEWEST) WHERE tbl = 'SPGL_XMJBXXB' AND region = '220100' AND
+	day = '2026-04-01'" | tr '|' '\t' | LC_ALL=C sort >"$T/want-keys"
+check "scan-keys: the day's keys and digests, in byte order" cmp -s "$T/keys" "$T/want-keys"
+# the seeded store takes batches like any other: a new key and a changed one
+batch "$T/sb1.json" sb1 2026-11-03 "$REC"
+post "$T/sb1.json" --verify-receipt
+expect_status "seeded store: a new key by batch" 0 accepted
+# a seeded key (valid) gets a new version on another day that is not valid
+K0=L-220100-XMJBXXB-0000000
+D0=$(led "SELECT day FROM ($NEWEST) WHERE key = '$K0'")
+get "/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=$D0&to=$D0"
+before=$(field '"\(.total.records)/\(.total.valid)"')
+jq ".DFSJZJ = \"$K0\" | .SJYXBS = 0 | .SJWXYY = \"重复录入\"" "$REC" >"$T/sb2rec.json"
+batch "$T/sb2.json" sb2 2026-11-03 "$T/sb2rec.json"
+post "$T/sb2.json"
+expect_status "seeded store: a seeded key's new version by batch" 0 accepted
+get "/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=$D0&to=$D0"
+check "seeded store: the key left its old day, records and valid ($before then $(field '"\(.total.records)/\(.total.valid)"'))" \
+	[ "$(field '"\(.total.records + 1)/\(.total.valid + 1)"')" = "$before" ]
+get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=2026-11-01&to=2026-11-30'
+check "seeded store: and counts on its new version's day, not valid" \
+	[ "$(field '"\(.total.records)/\(.total.valid)"')" = "2/1" ]
+check "seeded store: counts drift still 0 after batches" [ "$(total counts_drift)" = 0 ]
+stop
+
+# ---- known differences: --drop, --alter, --extra ----
+
+S2=$T/rec2
+newdir "$S2"
+"$SIM" seed --dir "$S2" --from-ledger "$L" --drop 0.1 --alter 0.1 --extra 25 --seed 9 \
+	--manifest "$T/man2" >"$T/seed.out" 2>&1
+check "seed with differences" grep -q ' 25 extra;' "$T/seed.out"
+NKEYS=$(led "SELECT count(*) FROM ($NEWEST)")
+nd=$(grep -c '^dropped' "$T/man2")
+na=$(grep -c '^altered' "$T/man2")
+check "--drop 0.1: about a tenth of $NKEYS keys ($nd)" [ "$nd" -gt $((NKEYS / 20)) -a "$nd" -lt $((NKEYS * 3 / 20)) ]
+check "--alter 0.1: about a tenth of $NKEYS keys ($na)" [ "$na" -gt $((NKEYS / 20)) -a "$na" -lt $((NKEYS * 3 / 20)) ]
+check "--extra 25: 25 extra keys" [ "$(grep -c '^extra' "$T/man2")" = 25 ]
+newdir "$T/rec3"
+"$SIM" seed --dir "$T/rec3" --from-ledger "$L" --drop 0.1 --alter 0.1 --extra 25 --seed 9 \
+	--manifest "$T/man3" >/dev/null 2>&1
+check "--seed: the same differences again" cmp -s "$T/man2" "$T/man3"
+DIR=$S2
+check "differences: invalid copies in the extras or not, valid as their data says" \
+	[ "$(sqlite3 "$S2/national.db" "SELECT count(*) FROM versions WHERE valid IS NOT
+		(json_type(data, '\$.SJYXBS') IN ('integer', 'real') AND json_extract(data, '\$.SJYXBS') = 1)")" = 0 ]
+check "differences: store still self-consistent" \
+	[ "$(total stored_twice) $(total inconsistent) $(total counts_drift)" = "0 0 0" ]
+check "differences: keys = ledger - dropped + extra" [ "$(total keys)" = $((NKEYS - nd + 25)) ]
+
+# what the platform holds against the ledger, key by key, over every pair (dump), in SQL
+: >"$T/nat2"
+for pair in $PAIRS; do
+	"$SIM" dump --dir "$S2" --region "${pair%/*}" --table "${pair#*/}" |
+		awk -F '\t' -v r="${pair%/*}" -v t="${pair#*/}" '{print r "\t" t "\t" $1 "\t" $3 "\t" $4}' >>"$T/nat2"
+done
+diffsql() { # SQL over tables nat (the store), man (the manifest) and the ledger
+	sqlite3 -batch -noheader "$L/spgw.db" \
+		"ATTACH '$S2/national.db' AS st; CREATE TEMP TABLE nat(region, tbl, key, digest, day);
+		CREATE TEMP TABLE man(kind, region, tbl, day, key);" \
+		".mode tabs" ".import $T/nat2 nat" ".import $T/man2 man" \
+		"CREATE TEMP VIEW led AS $NEWEST;" ".mode list" "$1"
+}
+check "differences: the ledger's keys missing on the platform are exactly the dropped ones" \
+	[ "$(diffsql "SELECT count(*) FROM led l WHERE NOT EXISTS (SELECT 1 FROM nat n WHERE
+		n.region = l.region AND n.tbl = l.tbl AND n.key = l.key)") $(diffsql "SELECT count(*)
+		FROM man m JOIN led l USING (region, tbl, key) WHERE m.kind = 'dropped' AND m.day = l.day
+		AND NOT EXISTS (SELECT 1 FROM nat n WHERE n.region = m.region AND n.tbl = m.tbl AND n.key = m.key)")" = "$nd $nd" ]
+check "differences: keys held with another digest are exactly the altered ones, same day" \
+	[ "$(diffsql "SELECT count(*) FROM led l JOIN nat n USING (region, tbl, key) WHERE
+		n.digest <> l.digest") $(diffsql "SELECT count(*) FROM man m JOIN led l USING (region, tbl, key)
+		JOIN nat n USING (region, tbl, key) WHERE m.kind = 'altered' AND n.digest <> l.digest
+		AND n.day = l.day AND m.day = l.day")" = "$na $na" ]
+check "differences: the platform's keys the ledger lacks are exactly the extra ones" \
+	[ "$(diffsql "SELECT count(*) FROM nat n WHERE NOT EXISTS (SELECT 1 FROM led l WHERE
+		n.region = l.region AND n.tbl = l.tbl AND n.key = l.key)") $(diffsql "SELECT count(*)
+		FROM man m JOIN nat n USING (region, tbl, key) WHERE m.kind = 'extra' AND n.day = m.day")" = "25 25" ]
+check "differences: all else equal, digest and day" \
+	[ "$(diffsql "SELECT count(*) FROM led l JOIN nat n USING (region, tbl, key) WHERE
+		n.digest = l.digest AND n.day = l.day")" = $((NKEYS - nd - na)) ]
+# an altered and an extra version hold data whose SM3 is their digest (openssl's)
+for kind in altered extra; do
+	k=$(awk -F '\t' -v k=$kind '$1 == k {print $5; exit}' "$T/man2")
+	sqlite3 "$S2/national.db" "SELECT writefile('$T/data.bin', data) FROM versions WHERE key = '$k'
+		ORDER BY version DESC LIMIT 1" >/dev/null
+	want=$(sqlite3 "$S2/national.db" "SELECT digest FROM current WHERE key = '$k'")
+	check "$kind version: its digest is the SM3 of its data" \
+		[ "sm3:$(openssl dgst -sm3 -r "$T/data.bin" | cut -d ' ' -f 1)" = "$want" ]
+done
+start "$S2"
+counts_of "$T/counts2"
+diffsql "SELECT region, tbl, day, count(*), sum(valid) FROM (
+	SELECT region, tbl, key, day, valid FROM led l WHERE NOT EXISTS (SELECT 1 FROM man m WHERE
+		m.kind = 'dropped' AND m.region = l.region AND m.tbl = l.tbl AND m.key = l.key)
+	UNION ALL SELECT m.region, m.tbl, m.key, m.day, (SELECT json_type(v.data, '\$.SJYXBS') IN
+		('integer', 'real') AND json_extract(v.data, '\$.SJYXBS') = 1 FROM st.versions v WHERE
+		v.region = m.region AND v.tbl = m.tbl AND v.key = m.key) FROM man m WHERE m.kind = 'extra')
+	GROUP BY 1, 2, 3" | sort >"$T/want-counts2"
+sort "$T/counts2" >"$T/got-counts2"
+check "differences: counts = ledger - dropped + extra, day by day" cmp -s "$T/got-counts2" "$T/want-counts2"
+stop
+
+# ======== faults of GET counts and keys ========
+
+# counts over 2026-03-01..05: every one of those days has records
+RANGE='region=220100&table=SPGL_XMJBXXB&from=2026-03-01&to=2026-03-05'
+start "$S1"
+get "/spgl/v3/counts?$RANGE"
+cp "$T/body" "$T/truth.json"
+stop
+days_of() { jq -r '[.days[] | "\(.date)=\(.records)/\(.valid)"] | join(",")' "$1"; }
+scan_range() { # the checking client over RANGE
+	scan scan-counts --regions 220100 --tables SPGL_XMJBXXB --from 2026-03-01 \
+		--to 2026-03-05 >"$T/scan" 2>&1
+}
+start "$S1" --lie-counts shift
+get "/spgl/v3/counts?$RANGE"
+check "--lie-counts shift: each day's counts under the next day's date" \
+	[ "$(days_of "$T/body")" = "$(jq '.days |= map(.date |= (strptime("%Y-%m-%d") | mktime + 86400 |
+		strftime("%Y-%m-%d")))' "$T/truth.json" | days_of /dev/stdin)" ]
+scan_range
+check "--lie-counts shift: a checking client refuses the day outside the range" \
+	grep -q 'REFUSED 220100/SPGL_XMJBXXB: day 2026-03-06 is outside' "$T/scan"
+batch "$T/gf1.json" gf1 2026-11-03 "$REC"
+post "$T/gf1.json" --verify-receipt
+check "GET faults leave batches alone" grep -q '^receipt: verified' "$T/out"
+stop
+start "$S1" --lie-counts outside
+get "/spgl/v3/counts?$RANGE"
+check "--lie-counts outside: the day before from and the day after to listed" \
+	[ "$(field '[.days[0].date, .days[-1].date] | join(",")')" = "2026-02-28,2026-03-06" ]
+check "--lie-counts outside: totals include them" \
+	[ "$(field .total.records)" = $(($(jq .total.records "$T/truth.json") + 2)) ]
+scan_range
+check "--lie-counts outside: a checking client refuses" grep -q 'REFUSED .*day 2026-02-28 is outside' "$T/scan"
+stop
+start "$S1" --lie-counts plus-one
+get "/spgl/v3/counts?$RANGE"
+first=$(field '.days[0].date')
+check "--lie-counts plus-one: one record more on the first day, and in the total" \
+	[ "$(field '.days[0].records') $(field .total.records)" = \
+		"$(($(jq '.days[0].records' "$T/truth.json") + 1)) $(($(jq .total.records "$T/truth.json") + 1))" ]
+scan_range
+check "--lie-counts plus-one: consistent in itself (scan-counts cannot see it)" grep -q '^counts: 1 requests' "$T/scan"
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date "$first" >"$T/scan" 2>&1
+check "--lie-counts plus-one: the keys listing has one fewer than the counts say" \
+	grep -q "^keys: $(($(field '.days[0].records') - 1)) keys listed" "$T/scan"
+stop
+start "$S1" --lie-counts total
+scan_range
+check "--lie-counts total: a checking client refuses days that do not add up" \
+	grep -q 'REFUSED .*do not add up to the total' "$T/scan"
+stop
+start "$S1" --lie-counts total:0.5 --seed 3
+s=
+for n in 1 2 3 4 5 6 7 8 9 10; do
+	get "/spgl/v3/counts?$RANGE"
+	s="$s$(field '.total.records - ([.days[].records] | add)')"
+done
+check "--lie-counts total:0.5: some answers lie, some not ($s)" sh -c "echo $s | grep -q 0 && echo $s | grep -q 1"
+stop
+
+start "$S1" --lie-keys loop
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-04-01 --blind \
+	--max-pages 7 >"$T/scan" 2>&1
+check "--lie-keys loop: a client following next blindly never ends" \
+	[ $? = 6 ] && grep -q 'did not end' "$T/scan"
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-04-01 >"$T/scan" 2>&1
+check "--lie-keys loop: a checking client refuses the looping next on page 2" \
+	grep -q 'REFUSED page 2: next "BIG-220100-XMJBXXB-0000000" is not the last key' "$T/scan"
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-03-02 >"$T/scan" 2>&1
+check "--lie-keys loop: a one-page day loops too" grep -q 'REFUSED page 1: next' "$T/scan"
+stop
+start "$S1" --lie-keys repeat
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-04-01 --blind >"$T/scan" 2>&1
+check "--lie-keys repeat: a blind client lists a key twice" \
+	grep -q '^keys: 6001 keys listed (6000 distinct) in 2 pages' "$T/scan"
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-04-01 >"$T/scan" 2>&1
+check "--lie-keys repeat: a checking client refuses the repeated key" \
+	grep -q 'REFUSED page 2: key "BIG-220100-XMJBXXB-0004999" is not after' "$T/scan"
+stop
+start "$S1" --slow-query-ms 1500
+T0=$(date +%s%N)
+scan scan-keys --region 220100 --table SPGL_XMJBXXB --date 2026-03-02 --timeout 1 >"$T/scan" 2>&1
+check "--slow-query-ms 1500: a 1 s client timeout fires" [ $? = 4 ] && grep -q '^TRANSPORT' "$T/scan"
+get "/spgl/v3/counts?$RANGE"
+T1=$(date +%s%N)
+check "--slow-query-ms 1500: answered after 1.5 s" [ "$code" = 200 -a $(((T1 - T0) / 1000000)) -ge 2500 ]
+batch "$T/gf2.json" gf2 2026-11-03 "$REC"
+T0=$(date +%s%N)
+post "$T/gf2.json"
+T1=$(date +%s%N)
+check "--slow-query-ms: batches are not slowed" [ "$code" = 200 -a $(((T1 - T0) / 1000000)) -lt 1400 ]
+stop
+check "GET fault options refuse bad values" \
+	sh -c "! '$SIM' serve --dir '$S1' --lie-counts sideways 2>'$T/err' && grep -q 'one of shift, outside, plus-one, total' '$T/err'"
+
+# ======== a store of the first layout gains day_counts ========
+
+OLD=$T/old
+newdir "$OLD"
+sqlite3 "$OLD/national.db" "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;
+	PRAGMA application_id = 1397771859;
+	CREATE TABLE versions(region TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL,
+	 version INTEGER NOT NULL, digest TEXT NOT NULL, day TEXT NOT NULL, valid INTEGER NOT NULL,
+	 data BLOB NOT NULL, gateway TEXT NOT NULL, batch_id TEXT NOT NULL, received_at TEXT NOT NULL,
+	 UNIQUE(region, tbl, key, version));
+	CREATE TABLE current(region TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL,
+	 version INTEGER NOT NULL, digest TEXT NOT NULL, day TEXT NOT NULL, valid INTEGER NOT NULL,
+	 moves INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(region, tbl, key)) WITHOUT ROWID;
+	CREATE INDEX current_day ON current(region, tbl, day, key, digest, valid);
+	INSERT INTO versions VALUES('220100', 'SPGL_XMJBXXB', 'K1', 1, 'sm3:1', '2026-05-01', 1, '{}', 'gw1', 'b', 'x'),
+	 ('220100', 'SPGL_XMJBXXB', 'K2', 1, 'sm3:2', '2026-05-01', 0, '{}', 'gw1', 'b', 'x'),
+	 ('220100', 'SPGL_XMJBXXB', 'K3', 1, 'sm3:3', '2026-05-02', 1, '{}', 'gw1', 'b', 'x');
+	INSERT INTO current(region, tbl, key, version, digest, day, valid)
+	 SELECT region, tbl, key, version, digest, day, valid FROM versions;" >/dev/null
+start "$OLD"
+get '/spgl/v3/counts?region=220100&table=SPGL_XMJBXXB&from=2026-05-01&to=2026-05-31'
+check "layout 0 store: counts after the migration" \
+	[ "$(days_of "$T/body")" = "2026-05-01=2/1,2026-05-02=1/1" ]
+stop
+check "layout 0 store: now layout 1, counts drift 0" \
+	[ "$(sqlite3 "$OLD/national.db" "PRAGMA user_version") $(total counts_drift)" = "1 0" ]
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
