@@ -30,6 +30,7 @@
 #define SPGW_ALARM_RESTARTS "plugin_restarting"  /* the plugin crashed N runs in a row */
 #define SPGW_ALARM_PENDING "pending_too_long"    /* oldest waiting record too old */
 #define SPGW_ALARM_DISK "disk_low"               /* state directory short of space */
+#define SPGW_ALARM_RECON "reconcile_differs"     /* the scheduled reconciliation differs */
 
 /* Called once per condition that holds now. */
 typedef enum spgw_rc (*spgw_alarm_fn)(void *ud, const char *name, const char *subject,

@@ -84,6 +84,7 @@ int spgw_cmd_ingest(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_backfill(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_reconcile(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_upload(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_dlq(const struct spgw_cmd_ctx *ctx, int argc, char **argv);

@@ -161,6 +161,16 @@ static void print_text(const json_t *doc)
 	else
 		printf("daemon: not running (last heartbeat %s, pid %lld)\n",
 		       bj(str(d, "beat_at"), t1), num(d, "pid"));
+	{
+		const json_t *rc = json_object_get(doc, "reconciliation");
+
+		if (json_is_object(rc))
+			printf("last reconciliation: run %lld, %s, days %s to %s: %s, %lld day(s) "
+			       "differ (spgw reconcile --run %lld)\n",
+			       num(rc, "run"), bj(str(rc, "started_at"), t1), str(rc, "from"),
+			       str(rc, "to"), str(rc, "result"), num(rc, "differing_days"),
+			       num(rc, "run"));
+	}
 	printf("today (Beijing): %s; times below are Beijing time\n", str(doc, "today"));
 	json_array_foreach(json_object_get(doc, "regions"), i, r) {
 		printf("\n%s\n", str(r, "region"));

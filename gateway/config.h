@@ -78,6 +78,12 @@ struct spgw_daemon_conf {
 	int upload_idle_s;      /* how often the uploader looks when nothing new came, default 10 */
 	int halt_retry_s;       /* after the platform refused our identity: retry every, 300 */
 	int pull_at_start;      /* pull each source at once when started or added, default true */
+	/* "reconcile": the daemon's own reconciliation (reconcile.h) */
+	int recon_enabled;      /* default true */
+	char *recon_cron;       /* "schedule", default "30 2 * * *" (02:30 Beijing time) */
+	int recon_days;         /* the business days up to today it covers, default 31 */
+	int recon_detail;       /* compare the keys of differing days, default true */
+	int recon_repair;       /* and queue again what the national side lacks, default false */
 	/* alarms */
 	int alarm_pending_minutes;  /* oldest waiting record older than this, default 60 */
 	long long alarm_disk_free_mb; /* state directory's free space below, default 512 */

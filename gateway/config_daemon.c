@@ -26,6 +26,12 @@ static const struct key_spec daemon_keys[] = {
 	{ "endpoints", K_OBJECT, 0 },     { "drain_seconds", K_INT, 0 },
 	{ "upload_idle_seconds", K_INT, 0 }, { "halt_retry_seconds", K_INT, 0 },
 	{ "alarms", K_OBJECT, 0 },        { "pull_at_start", K_BOOL, 0 },
+	{ "reconcile", K_OBJECT, 0 },
+};
+
+static const struct key_spec reconcile_keys[] = {
+	{ "enabled", K_BOOL, 0 }, { "schedule", K_STRING, 0 }, { "days", K_INT, 0 },
+	{ "detail", K_BOOL, 0 },  { "repair", K_BOOL, 0 },
 };
 
 static const struct key_spec alarm_keys[] = {
@@ -104,6 +110,37 @@ static void endpoints(struct spgw_config *c, const struct cfile *f, const json_t
 	}
 }
 
+/* daemon.reconcile: when the daemon reconciles, over which days, how deep. */
+static void reconcile(struct spgw_config *c, const struct cfile *f, const json_t *obj,
+		      const struct spgw_jsonpos_at *at, size_t *problems, struct spgw_diag *d)
+{
+	struct spgw_daemon_conf *dc = &c->daemon;
+	const char *cron = "30 2 * * *";
+	struct spgw_cron *parsed = NULL;
+	struct spgw_error e;
+
+	if (json_is_object(obj)) {
+		spgw_config_check_keys(f, obj, at, "\"daemon.reconcile\"", reconcile_keys,
+				       NKEYS(reconcile_keys), d);
+		cron = spgw_config_str_or(obj, "schedule", cron);
+	} else {
+		obj = NULL;
+	}
+	dc->recon_enabled = !json_is_false(obj ? json_object_get(obj, "enabled") : NULL);
+	dc->recon_detail = !json_is_false(obj ? json_object_get(obj, "detail") : NULL);
+	dc->recon_repair = json_is_true(obj ? json_object_get(obj, "repair") : NULL);
+	dc->recon_days = (int)num(f, obj, at, "days", 1, 366, 31, "days", problems, d);
+	memset(&e, 0, sizeof(e));
+	if (spgw_cron_parse(cron, &parsed, &e)) {
+		spgw_config_problem(d, SPGW_E_CONFIG, f->path, spgw_jsonpos_child(f->pos, at, "schedule"),
+				    1, "daemon.reconcile.schedule: %s", e.text);
+		(*problems)++;
+	}
+	spgw_cron_free(parsed);
+	if (!(dc->recon_cron = spgw_strdup(cron)))
+		spgw_config_nomem(d, f->path, "reading daemon.reconcile");
+}
+
 void spgw_config_daemon(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d)
 {
 	struct spgw_daemon_conf *dc = &c->daemon;
@@ -156,6 +193,8 @@ void spgw_config_daemon(struct spgw_config *c, const struct cfile *f, struct spg
 	dc->alarm_clock_skew_s = (int)num(f, alarms, aat, "clock_skew_seconds", 1, 86400, 60,
 					  "seconds", &problems, d);
 	dc->pull_at_start = !json_is_false(obj ? json_object_get(obj, "pull_at_start") : NULL);
+	reconcile(c, f, obj ? json_object_get(obj, "reconcile") : NULL,
+		  spgw_jsonpos_child(f->pos, at, "reconcile"), &problems, d);
 	eps = obj ? json_object_get(obj, "endpoints") : NULL;
 	if (json_is_object(eps))
 		endpoints(c, f, eps, spgw_jsonpos_child(f->pos, at, "endpoints"), d);
@@ -169,6 +208,7 @@ void spgw_config_daemon_clear(struct spgw_daemon_conf *dc)
 		spgw_free(dc->endpoints[i].name);
 	spgw_free(dc->endpoints);
 	spgw_free(dc->listen);
+	spgw_free(dc->recon_cron);
 	memset(dc, 0, sizeof(*dc));
 }
 

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
+#include "reconcile.h"
 #include "schedule.h"
 #include "status.h"
 #include "upload.h"
@@ -51,6 +52,7 @@ struct gen {
 	struct spgw_config *c;
 	struct spgw_schema *s;
 	struct spgw_cron **crons; /* per source of c, parsed pull schedules */
+	struct spgw_cron *recon_cron; /* daemon.reconcile.schedule */
 	int refs;                 /* under daemon.mu */
 };
 
@@ -65,8 +67,13 @@ struct pull {
 	struct spgw_ingest_result *res;
 	size_t nres;
 	char started_at[24];
+	int recon;                         /* the daemon's reconciliation, not a pull */
+	struct spgw_recon_result rr;       /* its result */
 	struct pull *next;
 };
+
+/* The scheduler's name of the daemon's own reconciliation: no source name starts with '@'. */
+#define RECON_JOB "@reconcile"
 
 /* What the uploader saw that the main thread turns into alarms (under daemon.mu). */
 struct upload_seen {
@@ -139,6 +146,7 @@ static void gen_free(struct gen *g)
 		return;
 	for (i = 0; g->crons && g->c && i < g->c->nsources; i++)
 		spgw_cron_free(g->crons[i]);
+	spgw_cron_free(g->recon_cron);
 	spgw_free(g->crons);
 	spgw_schema_free(g->s);
 	spgw_config_free(g->c);
@@ -181,6 +189,13 @@ static struct gen *gen_load(const char *path, char *first, size_t firstlen)
 		}
 		if (!g->crons)
 			snprintf(first, firstlen, "out of memory loading %s", path);
+		if (g->c->daemon.recon_enabled) {
+			struct spgw_error e;
+
+			memset(&e, 0, sizeof(e));
+			if (spgw_cron_parse(g->c->daemon.recon_cron, &g->recon_cron, &e))
+				spgw_diag_add(&diag, &e);
+		}
 	}
 	for (i = 0; i < diag.n; i++) {
 		char line[1024];
@@ -250,6 +265,22 @@ static void schedule_gen(struct daemon *d, const struct gen *g, const struct gen
 	for (i = 0; old && i < old->c->nsources; i++)
 		if (!spgw_config_source(g->c, old->c->sources[i].name))
 			spgw_sched_remove(d->sched, old->c->sources[i].name);
+	{
+		const struct spgw_daemon_conf *n = &g->c->daemon, *o = old ? &old->c->daemon : NULL;
+		int was = o && o->recon_enabled;
+
+		if (was && (!n->recon_enabled || strcmp(o->recon_cron, n->recon_cron)))
+			spgw_sched_remove(d->sched, RECON_JOB);
+		if (n->recon_enabled && (!was || strcmp(o->recon_cron, n->recon_cron))) {
+			struct spgw_error e;
+
+			memset(&e, 0, sizeof(e));
+			if (spgw_sched_add(d->sched, RECON_JOB, "reconcile", g->recon_cron, 60, now,
+					   &e))
+				spgw_log(SPGW_LOG_ERROR, NULL, "the reconciliation cannot be "
+					 "scheduled: %s", e.text);
+		}
+	}
 	d->schedule_dirty = 1;
 }
 
@@ -555,12 +586,46 @@ static void kick_uploader(struct daemon *d)
 
 /* ---- pulls ---- */
 
+/* The reconciliation of the last daemon.reconcile.days business days, today included. */
+static void recon_run(struct pull *p, struct spgw_ledger *l)
+{
+	struct spgw_recon_opts o;
+	const struct spgw_daemon_conf *dc = &p->g->c->daemon;
+	char from[11], to[11];
+	int64_t now = (int64_t)time(NULL);
+
+	spgw_status_beijing_date(now, to);
+	spgw_status_beijing_date(now - (int64_t)(dc->recon_days - 1) * 86400, from);
+	memset(&o, 0, sizeof(o));
+	o.config = p->g->c;
+	o.schema = p->g->s;
+	o.ledger = l;
+	o.from = from;
+	o.to = to;
+	o.detail = dc->recon_detail;
+	o.repair = dc->recon_repair;
+	o.stop = &p->d->pull_stop;
+	p->rc = spgw_reconcile(&o, &p->rr, &p->err);
+}
+
 static void *pull_main(void *arg)
 {
 	struct pull *p = arg;
 	struct daemon *d = p->d;
 	struct spgw_ledger *l = NULL;
 	struct spgw_ingest_opts io;
+
+	if (p->recon) {
+		p->rc = spgw_ledger_open(p->g->c->state_dir, &l, &p->err);
+		if (!p->rc)
+			recon_run(p, l);
+		spgw_ledger_close(l);
+		pthread_mutex_lock(&d->mu);
+		p->done = 1;
+		pthread_mutex_unlock(&d->mu);
+		pthread_kill(d->main_th, SIGUSR1);
+		return NULL;
+	}
 
 	memset(&io, 0, sizeof(io));
 	io.only_source = p->name;
@@ -590,6 +655,7 @@ static int start_pull(struct daemon *d, const char *name)
 		return -1;
 	}
 	p->d = d;
+	p->recon = !strcmp(name, RECON_JOB);
 	utc_text((int64_t)time(NULL), p->started_at);
 	pthread_mutex_lock(&d->mu);
 	p->g = d->gen;
@@ -625,11 +691,59 @@ static const char *result_name(const struct daemon *d, enum spgw_rc rc)
 	return rc == SPGW_OK ? "ok" : rc == SPGW_E_BUSY ? "busy" : "failed";
 }
 
+static void raise_alarm(struct daemon *d, const char *name, const char *subject,
+			const char *message);
+static void clear_alarm(struct daemon *d, const char *name, const char *subject);
+
+/* A finished reconciliation: its outcome to the log, an alarm and the metrics. */
+static void record_recon(struct daemon *d, struct pull *p)
+{
+	char line[1024], msg[900];
+
+	if (p->rc) {
+		spgw_log(SPGW_LOG_ERROR, NULL, "reconciliation failed: %s",
+			 spgw_error_format(&p->err, line, sizeof(line)));
+		snprintf(msg, sizeof(msg), "the scheduled reconciliation failed: %.800s", line);
+		raise_alarm(d, SPGW_ALARM_RECON, "", msg);
+		return;
+	}
+	spgw_metrics_gauge_set(d->metrics, "spgw_reconcile_differing_days",
+			       "days that differed in the last reconciliation", NULL,
+			       (double)p->rr.differences);
+	spgw_metrics_gauge_set(d->metrics, "spgw_reconcile_incomplete",
+			       "1 when the last reconciliation could not know everything", NULL,
+			       p->rr.incomplete);
+	spgw_metrics_gauge_set(d->metrics, "spgw_reconcile_time_seconds",
+			       "when the last reconciliation ended (Unix time)", NULL,
+			       (double)time(NULL));
+	if (p->rr.differences || p->rr.incomplete) {
+		snprintf(msg, sizeof(msg), "reconciliation %lld of %s to %s: %lld day(s) differ%s%s%s;"
+			 " spgw reconcile --run %lld shows them",
+			 (long long)p->rr.run, p->rr.from, p->rr.to, (long long)p->rr.differences,
+			 p->rr.incomplete ? ", not everything could be known (" : "",
+			 p->rr.incomplete ? p->rr.message : "", p->rr.incomplete ? ")" : "",
+			 (long long)p->rr.run);
+		spgw_log(SPGW_LOG_WARNING, NULL, "%s", msg);
+		raise_alarm(d, SPGW_ALARM_RECON, "", msg);
+	} else {
+		spgw_log(SPGW_LOG_INFO, NULL, "reconciliation %lld of %s to %s: everything agrees",
+			 (long long)p->rr.run, p->rr.from, p->rr.to);
+		clear_alarm(d, SPGW_ALARM_RECON, NULL);
+	}
+	if (p->rr.requeued)
+		kick_uploader(d);
+}
+
 /* A finished pull: its outcome to the log, the ledger's runs and the metrics. */
 static void record_pull(struct daemon *d, struct pull *p)
 {
 	char finished[24], line[1024];
 	size_t i;
+
+	if (p->recon) {
+		record_recon(d, p);
+		return;
+	}
 
 	utc_text((int64_t)time(NULL), finished);
 	if (p->rc && !p->nres) {
@@ -746,6 +860,7 @@ static size_t reap(struct daemon *d)
 		gen_unref(p->g);
 		pthread_mutex_unlock(&d->mu);
 		spgw_free(p->res);
+		spgw_recon_result_clear(&p->rr);
 		spgw_free(p->name);
 		spgw_free(p);
 		n++;

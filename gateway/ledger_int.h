@@ -15,6 +15,9 @@
  * on the same state directory, or an operator's sqlite3 shell, holds it briefly. */
 #define LEDGER_BUSY_MS 5000
 
+/* Slots of spgw_ledger_lazy(). */
+#define LEDGER_LAZY_COUNT 16
+
 /* The statements prepared once at open (ledger.c holds their SQL). */
 enum ledger_stmt {
 	LEDGER_ST_BEGIN,
@@ -47,7 +50,15 @@ struct spgw_ledger {
 	time_t now_sec;   /* created_at/updated_at cache: one strftime per second */
 	char now[24];
 	sqlite3_stmt *st[LEDGER_ST_COUNT];
+	/* statements prepared on first use by the less frequent operations (ledger_recon.c),
+	 * kept for the connection's life: spgw_ledger_lazy() */
+	sqlite3_stmt *lazy[LEDGER_LAZY_COUNT];
 };
+
+/* A statement of slot `slot` (an enum of the module that uses it, below
+ * LEDGER_LAZY_COUNT), prepared from `sql` on first use and reset for reuse; NULL with the
+ * SQLite code in *src when it cannot be prepared. */
+sqlite3_stmt *spgw_ledger_lazy(struct spgw_ledger *l, int slot, const char *sql, int *src);
 
 /*
  * Turn an SQLite result `src` into our code and a message saying what was being done

@@ -45,6 +45,18 @@
 	"THEN 'dead' WHEN " P "batch_id IS NOT NULL THEN 'in_flight' WHEN " P "day IS NULL " \
 	"THEN 'held' ELSE 'pending' END)"
 
+/* Tallies of migration 9, per key: K(A) matches the other versions of row A's key. The
+ * delivered counts follow each key's newest delivered version (what the national platform
+ * holds), pending and dead each key's newest version. U is the upsert that adds to n. */
+#define KEY_OF(A) "o.region = " A ".region AND o.spgl_table = " A ".spgl_table AND " \
+	"o.record_key = " A ".record_key"
+#define NO_NEWER_DELIVERED(A)                                                              \
+	"NOT EXISTS (SELECT 1 FROM outbox o WHERE " KEY_OF(A) " AND o.version > " A ".version" \
+	" AND o.state = 'delivered')"
+#define NO_NEWER(A) "NOT EXISTS (SELECT 1 FROM outbox o WHERE " KEY_OF(A) " AND o.version > " \
+	A ".version)"
+#define UPSERT_N " ON CONFLICT DO UPDATE SET n = n + excluded.n;"
+
 /*
  * Schema migrations: migrations[i] takes user_version i to i + 1, in one transaction.
  * Append only: a released script is never edited, a change is a new script.
@@ -326,6 +338,123 @@ static const char *const migrations[] = {
 	"  first_used_at TEXT NOT NULL"
 	") STRICT;"
 	"ALTER TABLE receipts ADD COLUMN national_key INTEGER REFERENCES national_keys (id);",
+	/* 9: reconciliation. keyday counts keys per region, table and business day the way the
+	 * national platform counts them (PROTOCOL.md §3: a key on the day of its newest version
+	 * it holds; valid: that version's SJYXBS is 1), kept by triggers like the tallies of 7,
+	 * so comparing a year of ten million records reads a few thousand rows. day is '' while
+	 * a record waits for the record its day comes from. outbox_day lists a day's keys for a
+	 * record-level comparison. recon_* keep each reconciliation's results, so a report is
+	 * rendered again, and a trend shown, without asking the national platform again. */
+	"CREATE TABLE keyday ("
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"                /* delivered, valid, pending, dead */
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY (region, spgl_table, day, kind)"
+	") STRICT, WITHOUT ROWID;"
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), state, count(*)"
+	"  FROM outbox AS n WHERE state IN ('pending', 'dead') AND " NO_NEWER("n")
+	"  GROUP BY 1, 2, 3, 4;"
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'delivered', count(*)"
+	"  FROM outbox AS n WHERE state = 'delivered' AND " NO_NEWER_DELIVERED("n")
+	"  GROUP BY 1, 2, 3;"
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'valid', count(*)"
+	"  FROM outbox AS n WHERE state = 'delivered' AND valid = 1 AND "
+	NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;"
+	/* a put appends the key's newest version: the one before stops being it */
+	"CREATE TRIGGER keyday_insert AFTER INSERT ON outbox BEGIN"
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(NEW.day, ''),"
+	"    NEW.state, 1 WHERE NEW.state IN ('pending', 'dead')" UPSERT_N
+	"  INSERT INTO keyday SELECT o.region, o.spgl_table, coalesce(o.day, ''), o.state, -1"
+	"    FROM outbox o WHERE " KEY_OF("NEW") " AND o.version = NEW.version - 1"
+	"    AND o.state IN ('pending', 'dead')" UPSERT_N
+	/* a version stored as delivered (an import, a rebuilt ledger) is the newest delivered */
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(NEW.day, ''), k.kind, 1"
+	"    FROM (SELECT 'delivered' AS kind UNION ALL SELECT 'valid' WHERE NEW.valid = 1) k"
+	"    WHERE NEW.state = 'delivered'" UPSERT_N
+	"  INSERT INTO keyday SELECT p.region, p.spgl_table, coalesce(p.day, ''), k.kind, -1"
+	"    FROM outbox p, (SELECT 'delivered' AS kind UNION ALL SELECT 'valid') k"
+	"    WHERE NEW.state = 'delivered' AND p.region = NEW.region"
+	"    AND p.spgl_table = NEW.spgl_table AND p.record_key = NEW.record_key"
+	"    AND p.version = (SELECT max(o.version) FROM outbox o WHERE " KEY_OF("NEW")
+	"      AND o.version < NEW.version AND o.state = 'delivered')"
+	"    AND (k.kind = 'delivered' OR p.valid = 1)" UPSERT_N
+	"END;"
+	"CREATE TRIGGER keyday_update AFTER UPDATE OF state, day ON outbox"
+	"  WHEN OLD.state IS NOT NEW.state OR OLD.day IS NOT NEW.day BEGIN"
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(OLD.day, ''),"
+	"    OLD.state, -1 WHERE OLD.state IN ('pending', 'dead') AND " NO_NEWER("NEW") UPSERT_N
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(NEW.day, ''),"
+	"    NEW.state, 1 WHERE NEW.state IN ('pending', 'dead') AND " NO_NEWER("NEW") UPSERT_N
+	/* the newest delivered version: out with OLD when it was, in with NEW when it is */
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(OLD.day, ''), k.kind, -1"
+	"    FROM (SELECT 'delivered' AS kind UNION ALL SELECT 'valid' WHERE OLD.valid = 1) k"
+	"    WHERE OLD.state = 'delivered' AND " NO_NEWER_DELIVERED("NEW") UPSERT_N
+	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(NEW.day, ''), k.kind, 1"
+	"    FROM (SELECT 'delivered' AS kind UNION ALL SELECT 'valid' WHERE NEW.valid = 1) k"
+	"    WHERE NEW.state = 'delivered' AND " NO_NEWER_DELIVERED("NEW") UPSERT_N
+	/* the delivered version below: it was the newest delivered until NEW became delivered,
+	 * and is it again when NEW stops being delivered (a repair queues NEW again) */
+	"  INSERT INTO keyday SELECT p.region, p.spgl_table, coalesce(p.day, ''), k.kind,"
+	"    CASE WHEN NEW.state = 'delivered' THEN -1 ELSE 1 END"
+	"    FROM outbox p, (SELECT 'delivered' AS kind UNION ALL SELECT 'valid') k"
+	"    WHERE (OLD.state = 'delivered') <> (NEW.state = 'delivered')"
+	"    AND " NO_NEWER_DELIVERED("NEW")
+	"    AND p.region = NEW.region AND p.spgl_table = NEW.spgl_table"
+	"    AND p.record_key = NEW.record_key"
+	"    AND p.version = (SELECT max(o.version) FROM outbox o WHERE " KEY_OF("NEW")
+	"      AND o.version < NEW.version AND o.state = 'delivered')"
+	"    AND (k.kind = 'delivered' OR p.valid = 1)" UPSERT_N
+	"END;"
+	"CREATE INDEX outbox_day ON outbox (region, spgl_table, day);"
+	"CREATE TABLE recon_runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  started_at TEXT NOT NULL,"
+	"  finished_at TEXT,"
+	"  from_day TEXT NOT NULL,"
+	"  to_day TEXT NOT NULL,"
+	"  regions TEXT,"                      /* the --region filter, NULL: all */
+	"  tables TEXT,"                       /* the --table filter, NULL: all */
+	"  detail INTEGER NOT NULL DEFAULT 0,"
+	"  repair INTEGER NOT NULL DEFAULT 0,"
+	"  differences INTEGER NOT NULL DEFAULT 0,"
+	"  result TEXT NOT NULL DEFAULT 'running'," /* agree, differ, incomplete, running */
+	"  message TEXT"
+	") STRICT;"
+	"CREATE TABLE recon_days ("
+	"  run INTEGER NOT NULL REFERENCES recon_runs (id) ON DELETE CASCADE,"
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  city INTEGER,"                      /* NULL: not counted (city_note says why) */
+	"  city_note TEXT,"
+	"  delivered INTEGER NOT NULL,"
+	"  valid INTEGER NOT NULL,"
+	"  pending INTEGER NOT NULL,"
+	"  dead INTEGER NOT NULL,"
+	"  national INTEGER,"                  /* NULL: not known (national_note says why) */
+	"  national_valid INTEGER,"
+	"  national_note TEXT,"
+	"  held INTEGER NOT NULL DEFAULT 0,"   /* on the table's total row (day ''): records */
+	"  quarantined INTEGER NOT NULL DEFAULT 0," /* without a day yet, open quarantine */
+	"  status TEXT NOT NULL,"              /* agree, differ, incomplete */
+	"  note TEXT,"                         /* what differs, in words */
+	"  PRIMARY KEY (run, region, spgl_table, day)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE recon_keys ("
+	"  run INTEGER NOT NULL REFERENCES recon_runs (id) ON DELETE CASCADE,"
+	"  region TEXT NOT NULL,"
+	"  spgl_table TEXT NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  record_key TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"                /* missing_national, missing_ledger, digest,
+						* extra_national */
+	"  ledger_digest TEXT,"
+	"  national_digest TEXT,"
+	"  action TEXT"                        /* requeued, or NULL */
+	") STRICT;"
+	"CREATE INDEX recon_keys_run ON recon_keys (run, region, spgl_table, day);",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -684,6 +813,8 @@ void spgw_ledger_close(struct spgw_ledger *l)
 		exec(l, "ROLLBACK");
 	for (i = 0; i < LEDGER_ST_COUNT; i++)
 		sqlite3_finalize(l->st[i]);
+	for (i = 0; i < LEDGER_LAZY_COUNT; i++)
+		sqlite3_finalize(l->lazy[i]);
 	/* the last connection to close checkpoints the WAL into spgw.db and removes it */
 	sqlite3_close(l->db);
 	spgw_free(l->dir);

@@ -38,6 +38,8 @@ static const struct command commands[] = {
 	{ "upload", spgw_cmd_upload, "deliver what is pending to the national platform once" },
 	{ "run", spgw_cmd_run,
 	  "the daemon: pull on schedule, upload, serve /metrics; run --once: one round" },
+	{ "reconcile", spgw_cmd_reconcile,
+	  "city system vs gateway vs national platform, per city, table and day" },
 	{ "keygen", spgw_cmd_keygen,
 	  "make the gateway's signing key pair; print the public key to register" },
 	{ "dlq", spgw_cmd_dlq,

@@ -904,3 +904,15 @@ enum spgw_rc spgw_mapping_apply(const struct spgw_mapping *m, const char *source
 	spgw_reasons_free(&reasons);
 	return rc;
 }
+
+void spgw_mapping_targets(const struct spgw_mapping *m, spgw_mapping_target_fn fn, void *ud)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->nsources; i++)
+		for (j = 0; j < m->sources[i].nemits; j++) {
+			const struct mapping_emit *e = &m->sources[i].emits[j];
+
+			fn(ud, m->sources[i].name, e->table, !e->has_each && !e->nwhen);
+		}
+}

@@ -30,6 +30,16 @@ void spgw_mapping_free(struct spgw_mapping *m);
 /* The file the mapping was loaded from (borrowed). */
 const char *spgw_mapping_path(const struct spgw_mapping *m);
 
+/*
+ * The SPGL tables each source table's records become: `fn` once per (source table, SPGL
+ * table) pair, with `one_to_one` nonzero when every source record makes exactly one record of
+ * that table (no "each", no "when"), so a count of the source table is a count of the SPGL
+ * table (reconciliation).
+ */
+typedef void (*spgw_mapping_target_fn)(void *ud, const char *source_table, const char *spgl_table,
+				       int one_to_one);
+void spgw_mapping_targets(const struct spgw_mapping *m, spgw_mapping_target_fn fn, void *ud);
+
 /* What a mapping may use of the source it runs for. */
 struct spgw_mapping_env {
 	const char *region; /* the source's six-digit region code ("$region" in rules) */

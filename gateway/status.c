@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "alarm.h"
+#include "ledger_recon.h"
 
 struct collect {
 	const struct spgw_config *c;
@@ -110,6 +111,19 @@ static enum spgw_rc on_schedule(void *ud, const struct spgw_schedule_row *r)
 			      "running", r->running);
 
 	if (!o || json_object_set_new(k->schedule, r->source, o))
+		return SPGW_E_NOMEM;
+	return SPGW_OK;
+}
+
+static enum spgw_rc on_recon(void *ud, const struct spgw_recon_run *r)
+{
+	struct collect *k = ud;
+	json_t *o = json_pack("{s:I,s:s,s:s?,s:s,s:s,s:s,s:I,s:s?}", "run", (json_int_t)r->id,
+			      "started_at", r->started_at, "finished_at", r->finished_at, "from",
+			      r->from, "to", r->to, "result", r->result, "differing_days",
+			      (json_int_t)r->differences, "message", r->message);
+
+	if (!o || json_object_set_new(k->doc, "reconciliation", o))
 		return SPGW_E_NOMEM;
 	return SPGW_OK;
 }
@@ -228,8 +242,8 @@ enum spgw_rc spgw_status_collect(struct spgw_ledger *l, const struct spgw_config
 	spgw_status_beijing_date(now, today);
 	gmtime_r(&t, &tm);
 	strftime(gen, sizeof(gen), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	k.doc = json_pack("{s:s,s:s,s:n,s:[],s:[],s:{}}", "generated_at", gen, "today", today,
-			  "daemon", "alarms", "regions", "totals");
+	k.doc = json_pack("{s:s,s:s,s:n,s:n,s:[],s:[],s:{}}", "generated_at", gen, "today",
+			  today, "daemon", "reconciliation", "alarms", "regions", "totals");
 	k.runs = json_object();
 	k.schedule = json_object();
 	if (!k.doc || !k.runs || !k.schedule) {
@@ -244,6 +258,8 @@ enum spgw_rc spgw_status_collect(struct spgw_ledger *l, const struct spgw_config
 	for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
 		add_int(k.totals, zero[i], 0);
 	rc = spgw_ledger_daemon_get(l, on_daemon, &k, err);
+	if (!rc)
+		rc = spgw_ledger_recon_runs(l, 1, on_recon, &k, err);
 	if (!rc)
 		rc = spgw_ledger_alarm_each(l, on_stored_alarm, &k, err);
 	if (!rc)

@@ -5,6 +5,8 @@
  *
  *   { "generated_at", "today" (Beijing date),
  *     "daemon": { "state", "pid", "started_at", "beat_at", "config", "alive" } or null,
+ *     "reconciliation": { "run", "started_at", "finished_at", "from", "to", "result",
+ *                         "differing_days", "message" } or null (the newest kept),
  *     "alarms": [ { "name", "subject", "message", "raised_at", "seen_at" } ],
  *     "regions": [ { "region",
  *        "sources": [ { "source", "plugin", "enabled", "schedule", "next_run", "running",

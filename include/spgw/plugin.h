@@ -164,7 +164,9 @@ struct spgw_host {
 	/*
 	 * count() only. Report that the source system holds `records` records of `table` whose
 	 * business day is `day` (YYYY-MM-DD, Beijing time). Call once per (table, day) that has
-	 * records; days not reported count zero.
+	 * records; days not reported count zero. Count the records in force: one the system
+	 * deleted, voided or withdrew (which the gateway reports with 数据有效标识 0) is not
+	 * among what the city holds.
 	 */
 	int (*count)(void *ctx, const char *table, const char *day, uint64_t records);
 };

@@ -25,38 +25,40 @@
  * pull delivers projects before their cases), with each one's business day for count():
  * the SPGL count-date of the table it becomes (config/schema/spgl-v3.json "day"). A unit
  * takes its project's 申报时间, a case and a material the day of the case's earliest step.
+ * count() counts the rows in force (yxbz 1): a void row is reported with 数据有效标识 0 and
+ * is not among what the city holds, as plugin.h asks.
  */
 const struct prov_table prov_tables[PROV_NTABLES] = {
 	{ "t_project",
 	  "SELECT sbsj::text, count(*) FROM {s}.t_project WHERE area_code = $1 "
-	  "AND sbsj BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
+	  "AND yxbz = 1 AND sbsj BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_unit",
 	  "SELECT p.d::text, count(*) FROM {s}.t_unit u JOIN (SELECT gcdm, min(sbsj) AS d "
 	  "FROM {s}.t_project WHERE area_code = $1 GROUP BY gcdm) p "
-	  "ON p.gcdm = coalesce(u.gcdm, u.xmdm) WHERE u.area_code = $1 "
+	  "ON p.gcdm = coalesce(u.gcdm, u.xmdm) WHERE u.area_code = $1 AND u.yxbz = 1 "
 	  "AND p.d BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_case",
 	  "SELECT s.d::text, count(*) FROM {s}.t_case c JOIN (SELECT gcdm, slbh, "
 	  "min(blsj)::date AS d FROM {s}.t_step WHERE area_code = $1 GROUP BY gcdm, slbh) s "
-	  "ON s.gcdm = c.gcdm AND s.slbh = c.slbh WHERE c.area_code = $1 "
+	  "ON s.gcdm = c.gcdm AND s.slbh = c.slbh WHERE c.area_code = $1 AND c.yxbz = 1 "
 	  "AND s.d BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_step",
 	  "SELECT blsj::date::text, count(*) FROM {s}.t_step WHERE area_code = $1 "
-	  "AND blsj >= $2::date AND blsj < $3::date + 1 GROUP BY 1 ORDER BY 1" },
+	  "AND yxbz = 1 AND blsj >= $2::date AND blsj < $3::date + 1 GROUP BY 1 ORDER BY 1" },
 	{ "t_doc",
 	  "SELECT pfrq::text, count(*) FROM {s}.t_doc WHERE area_code = $1 "
-	  "AND pfrq BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
+	  "AND yxbz = 1 AND pfrq BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_tbcx",
 	  "SELECT tbcxkssj::text, count(*) FROM {s}.t_tbcx WHERE area_code = $1 "
-	  "AND tbcxkssj BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
+	  "AND yxbz = 1 AND tbcxkssj BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_material",
 	  "SELECT s.d::text, count(*) FROM {s}.t_material m JOIN (SELECT gcdm, slbh, "
 	  "min(blsj)::date AS d FROM {s}.t_step WHERE area_code = $1 GROUP BY gcdm, slbh) s "
-	  "ON s.gcdm = m.gcdm AND s.slbh = m.slbh WHERE m.area_code = $1 "
+	  "ON s.gcdm = m.gcdm AND s.slbh = m.slbh WHERE m.area_code = $1 AND m.yxbz = 1 "
 	  "AND s.d BETWEEN $2::date AND $3::date GROUP BY 1 ORDER BY 1" },
 	{ "t_opinion",
 	  "SELECT fksj::date::text, count(*) FROM {s}.t_opinion WHERE area_code = $1 "
-	  "AND fksj >= $2::date AND fksj < $3::date + 1 GROUP BY 1 ORDER BY 1" },
+	  "AND yxbz = 1 AND fksj >= $2::date AND fksj < $3::date + 1 GROUP BY 1 ORDER BY 1" },
 };
 
 static const char *const prov_table_names[PROV_NTABLES + 1] = {

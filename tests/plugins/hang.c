@@ -19,6 +19,16 @@ static int hang_pull(void *ctx, const char *cursor, const struct spgw_host *host
 	return SPGW_PLUGIN_OK;
 }
 
+/* Counting hangs too: reconciliation must say "not counted", never wait for ever. */
+static int hang_count(void *ctx, const char *table, const char *from, const char *to,
+		      const struct spgw_host *host, struct spgw_plugin_error *err)
+{
+	(void)ctx, (void)table, (void)from, (void)to, (void)host, (void)err;
+	for (;;)
+		pause();
+	return SPGW_PLUGIN_OK;
+}
+
 static void hang_destroy(void *ctx)
 {
 	(void)ctx;
@@ -31,5 +41,6 @@ SPGW_EXPORT const struct spgw_plugin spgw_plugin = {
 	.version = "1",
 	.create = hang_create,
 	.pull = hang_pull,
+	.count = hang_count,
 	.destroy = hang_destroy,
 };
