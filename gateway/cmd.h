@@ -54,6 +54,11 @@ void spgw_cmd_utc_now(char out[24]);
 struct spgw_ingest_result;
 void spgw_cmd_record_runs(struct spgw_ledger *l, const struct spgw_ingest_result *res, size_t n,
 			  const char *started_at);
+/* The same without the ledger's integrity check (spgw_ledger_open_unchecked): for commands
+ * that must answer at once whatever the ledger's size (status) or read far more than they
+ * write (reconcile). */
+int spgw_cmd_open_unchecked(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+			    struct spgw_schema **schema, struct spgw_ledger **ledger);
 /* True when argv[i] is -h or --help. */
 int spgw_cmd_wants_help(int argc, char **argv);
 
@@ -85,6 +90,8 @@ int spgw_cmd_backfill(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_quarantine(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_plugin_check(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_reconcile(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_violations(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
+int spgw_cmd_stats(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_status(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_upload(const struct spgw_cmd_ctx *ctx, int argc, char **argv);
 int spgw_cmd_dlq(const struct spgw_cmd_ctx *ctx, int argc, char **argv);

@@ -48,8 +48,8 @@ int spgw_cmd_wants_help(int argc, char **argv)
 	return 0;
 }
 
-int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
-		  struct spgw_schema **schema, struct spgw_ledger **ledger)
+static int open_all(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+		    struct spgw_schema **schema, struct spgw_ledger **ledger, int check)
 {
 	struct spgw_config *c = NULL;
 	struct spgw_schema *s = NULL;
@@ -84,7 +84,8 @@ int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
 	if (c->national.url && c->national.insecure)
 		spgw_log_banner("INSECURE: TLS verification is off");
 	if (ledger) {
-		if (spgw_ledger_open(c->state_dir, &l, &err)) {
+		if ((check ? spgw_ledger_open : spgw_ledger_open_unchecked)(c->state_dir, &l,
+									     &err)) {
 			spgw_cmd_perror(&err);
 			status = spgw_cmd_exit(err.code);
 			goto out;
@@ -190,4 +191,16 @@ void spgw_cmd_record_runs(struct spgw_ledger *l, const struct spgw_ingest_result
 		if (spgw_ledger_run_add(l, &r, &e))
 			spgw_cmd_perror(&e);
 	}
+}
+
+int spgw_cmd_open(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+		  struct spgw_schema **schema, struct spgw_ledger **ledger)
+{
+	return open_all(ctx, config, schema, ledger, 1);
+}
+
+int spgw_cmd_open_unchecked(const struct spgw_cmd_ctx *ctx, struct spgw_config **config,
+			    struct spgw_schema **schema, struct spgw_ledger **ledger)
+{
+	return open_all(ctx, config, schema, ledger, 0);
 }

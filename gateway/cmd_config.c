@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "catalog.h"
 #include "cmd.h"
 #include "diag.h"
@@ -86,6 +87,12 @@ size_t spgw_cmd_check(const char *path, struct spgw_config **config, struct spgw
 			nmaps = check_mappings(c, s, diag);
 		if (c->catalog_path)
 			spgw_catalog_load(c->catalog_path, &cat, diag);
+		if (c->calendar_path) {
+			struct spgw_calendar *cal = NULL;
+
+			if (spgw_calendar_load(c->calendar_path, &cal, diag) == SPGW_OK)
+				spgw_calendar_free(cal);
+		}
 	}
 	*config = c;
 	*schema = s;

@@ -534,7 +534,7 @@ int spgw_cmd_reconcile(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 			report);
 		return SPGW_EXIT_USAGE;
 	}
-	status = spgw_cmd_open(ctx, &c, &s, &l);
+	status = spgw_cmd_open_unchecked(ctx, &c, &s, &l);
 	if (status)
 		return status;
 	if (o.region && (strlen(o.region) != 6 || strspn(o.region, "0123456789") != 6)) {

@@ -35,7 +35,7 @@ static const struct key_spec gateway_keys[] = {
 	{ "mappings_dir", K_STRING, 0 }, { "schema", K_STRING, 0 },
 	{ "plugin_dir", K_STRING, 0 },	 { "log", K_OBJECT, 0 },
 	{ "national", K_OBJECT, 0 },	 { "catalog", K_STRING, 0 },
-	{ "daemon", K_OBJECT, 0 },
+	{ "daemon", K_OBJECT, 0 },	 { "calendar", K_STRING, 0 },
 };
 
 static const struct key_spec log_keys[] = {
@@ -733,27 +733,29 @@ out:
 	spgw_free(ok);
 }
 
-/* "catalog": the approval catalog's path, when its file exists (catalog.c reads it). */
-static void gateway_catalog(struct spgw_config *c, const struct cfile *f, struct spgw_diag *d)
+/* "catalog" (the approval catalog, catalog.c reads it) or "calendar" (the working-day
+ * calendar, calendar.c): the file's path into *out, when the file exists. */
+static void gateway_data_file(const struct cfile *f, struct spgw_diag *d, const char *key,
+			      char **out)
 {
-	const char *catalog = spgw_config_str_or(f->root, "catalog", NULL);
+	const char *name = spgw_config_str_or(f->root, key, NULL);
 
-	if (!catalog)
+	if (!name)
 		return;
-	c->catalog_path = spgw_config_resolve(f->path, catalog);
-	if (!c->catalog_path) {
+	*out = spgw_config_resolve(f->path, name);
+	if (!*out) {
 		spgw_config_nomem(d, f->path, "reading the gateway file");
 		return;
 	}
-	if (is_file(c->catalog_path))
+	if (is_file(*out))
 		return;
 	spgw_config_problem(d, SPGW_E_CONFIG, f->path,
-			    spgw_jsonpos_child(f->pos, f->root_at, "catalog"), 1,
-			    "catalog file %s does not exist (a relative path is taken from the "
+			    spgw_jsonpos_child(f->pos, f->root_at, key), 1,
+			    "%s file %s does not exist (a relative path is taken from the "
 			    "gateway file's folder)",
-			    c->catalog_path);
-	spgw_free(c->catalog_path);
-	c->catalog_path = NULL;
+			    key, *out);
+	spgw_free(*out);
+	*out = NULL;
 }
 
 /* The gateway file's own keys into `c`. */
@@ -806,7 +808,8 @@ static void parse_gateway(struct spgw_config *c, const struct cfile *f, struct s
 	else
 		spgw_config_national(c, f, d);
 	spgw_config_daemon(c, f, d);
-	gateway_catalog(c, f, d);
+	gateway_data_file(f, d, "catalog", &c->catalog_path);
+	gateway_data_file(f, d, "calendar", &c->calendar_path);
 }
 
 enum spgw_rc spgw_config_load(const char *path, struct spgw_config **out, struct spgw_diag *diag)
@@ -849,6 +852,7 @@ void spgw_config_free(struct spgw_config *c)
 	spgw_free(c->schema_path);
 	spgw_free(c->plugin_dir);
 	spgw_free(c->catalog_path);
+	spgw_free(c->calendar_path);
 	spgw_config_national_clear(&c->national);
 	spgw_config_daemon_clear(&c->daemon);
 	spgw_free(c);

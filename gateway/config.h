@@ -101,6 +101,7 @@ struct spgw_config {
 	char *schema_path;
 	char *plugin_dir;
 	char *catalog_path;  /* "catalog": the approval catalog file; NULL when not configured */
+	char *calendar_path; /* "calendar": the working-day calendar file; NULL when not configured */
 	enum spgw_log_level log_level;
 	enum spgw_log_format log_format;
 	struct spgw_national national;

@@ -535,7 +535,7 @@ static void *upload_main(void *arg)
 		memset(&st, 0, sizeof(st));
 		wait_s = g->c->daemon.upload_idle_s;
 		if (!l)
-			rc = spgw_ledger_open(g->c->state_dir, &l, &err);
+			rc = spgw_ledger_open_unchecked(g->c->state_dir, &l, &err);
 		if (!rc && g->c->national.url) {
 			memset(&o, 0, sizeof(o));
 			o.config = g->c;
@@ -616,7 +616,7 @@ static void *pull_main(void *arg)
 	struct spgw_ingest_opts io;
 
 	if (p->recon) {
-		p->rc = spgw_ledger_open(p->g->c->state_dir, &l, &p->err);
+		p->rc = spgw_ledger_open_unchecked(p->g->c->state_dir, &l, &p->err);
 		if (!p->rc)
 			recon_run(p, l);
 		spgw_ledger_close(l);
@@ -632,7 +632,8 @@ static void *pull_main(void *arg)
 	io.catalog = p->g->c->catalog_path;
 	io.holder = "spgw run (the daemon)";
 	io.stop = &d->pull_stop;
-	p->rc = spgw_ledger_open(p->g->c->state_dir, &l, &p->err);
+	/* the main connection checked the ledger when the daemon started */
+	p->rc = spgw_ledger_open_unchecked(p->g->c->state_dir, &l, &p->err);
 	if (!p->rc)
 		p->rc = spgw_ingest_run(p->g->c->sources, p->g->c->nsources, p->g->s, l, &io,
 					&p->res, &p->nres, &p->err);
@@ -1313,7 +1314,7 @@ int spgw_daemon_run(const struct spgw_cmd_ctx *ctx)
 	if (d.gen->c->national.url && d.gen->c->national.insecure)
 		spgw_log_banner("INSECURE: TLS verification is off");
 	if (spgw_ledger_open(d.gen->c->state_dir, &d.ledger, &err) ||
-	    spgw_ledger_open(d.gen->c->state_dir, &d.status_ledger, &err)) {
+	    spgw_ledger_open_unchecked(d.gen->c->state_dir, &d.status_ledger, &err)) {
 		spgw_cmd_perror(&err);
 		status = spgw_cmd_exit(err.code);
 		goto out;

@@ -22,6 +22,14 @@ struct spgw_ledger;
  * integrity check; never recreates or overwrites an existing file. Applies pending migrations
  * in one transaction. *out is new, released with spgw_ledger_close().
  */
+/*
+ * The same, without the integrity check when the file is large enough for it to cost (it
+ * reads every page: seconds on a ledger of millions of records). For a second connection of a
+ * process that checked the ledger with the first (the daemon's threads), and for commands
+ * that only read it (spgw status, which must answer at once whatever the ledger's size).
+ */
+enum spgw_rc spgw_ledger_open_unchecked(const char *state_dir, struct spgw_ledger **out,
+					struct spgw_error *err);
 enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
 			      struct spgw_error *err);
 void spgw_ledger_close(struct spgw_ledger *l);

@@ -732,8 +732,8 @@ static enum spgw_rc migrate(struct spgw_ledger *l, struct spgw_error *err)
 	return SPGW_OK;
 }
 
-enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
-			      struct spgw_error *err)
+static enum spgw_rc open_ledger(const char *state_dir, int check, struct spgw_ledger **out,
+				struct spgw_error *err)
 {
 	struct spgw_ledger *l;
 	enum spgw_rc rc;
@@ -784,7 +784,7 @@ enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
 	rc = check_identity(l, &version, err);
 	if (rc)
 		goto out;
-	if (!fresh && version > 0) {
+	if (check && !fresh && version > 0) {
 		rc = quick_check(l, err);
 		if (rc)
 			goto out;
@@ -801,6 +801,18 @@ enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
 out:
 	spgw_ledger_close(l);
 	return rc;
+}
+
+enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
+			      struct spgw_error *err)
+{
+	return open_ledger(state_dir, 1, out, err);
+}
+
+enum spgw_rc spgw_ledger_open_unchecked(const char *state_dir, struct spgw_ledger **out,
+					struct spgw_error *err)
+{
+	return open_ledger(state_dir, 0, out, err);
 }
 
 void spgw_ledger_close(struct spgw_ledger *l)

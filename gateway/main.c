@@ -52,6 +52,10 @@ static const struct command commands[] = {
 	  "alarms, the daemon, and per city and table: last pull, waiting, delivered" },
 	{ "plugin-check", spgw_cmd_plugin_check,
 	  "load a plugin in isolation and report what it declares" },
+	{ "violations", spgw_cmd_violations,
+	  "second returns, overruns and broken step logs per city and item (监管)" },
+	{ "stats", spgw_cmd_stats,
+	  "approval times in working days per city and stage: median, p90, extremes" },
 	{ "schema", spgw_cmd_schema, "show the national schema's tables and fields" },
 };
 
