@@ -693,6 +693,12 @@ void spgw_log_at(enum spgw_log_level level, const struct spgw_log_ctx *ctx, cons
 	va_end(ap);
 }
 
+void spgw_log_vat(enum spgw_log_level level, const struct spgw_log_ctx *ctx, const char *fmt,
+		  va_list ap)
+{
+	vlog(level, STYLE_CTX, ctx, fmt, ap);
+}
+
 void spgw_log_flush(void)
 {
 	pthread_mutex_lock(&lock);

@@ -16,6 +16,7 @@
 #define SPGW_LOG_H
 
 #include <spgw/plugin.h>
+#include <stdarg.h>
 
 struct iovec;
 
@@ -68,6 +69,10 @@ void spgw_log(enum spgw_log_level level, const char *source, const char *fmt, ..
 /* A line with its context (`ctx` may be NULL). Plain: "<time> <level> <message> source=...". */
 void spgw_log_at(enum spgw_log_level level, const struct spgw_log_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The same with a va_list, for modules that wrap it with their own context. */
+void spgw_log_vat(enum spgw_log_level level, const struct spgw_log_ctx *ctx, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 3, 0)));
 
 /*
  * Write the pending repetition summaries now. Lines stay suppressed until their window

@@ -215,6 +215,27 @@ static enum spgw_rc next_batch(struct uploader *u, struct spgw_batch **out)
 	return SPGW_OK;
 }
 
+/* A log line about batch `b` (and record `key`, when given), with them as context: the
+ * region, table and batch go into journald's fields and JSON members, and repeats of the
+ * same line for the same batch are summarised, not printed a thousand times. */
+static void batch_log(enum spgw_log_level level, const struct spgw_batch *b, const char *key,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void batch_log(enum spgw_log_level level, const struct spgw_batch *b, const char *key,
+		      const char *fmt, ...)
+{
+	struct spgw_log_ctx ctx;
+	va_list ap;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.region = b->region;
+	ctx.table = b->table;
+	ctx.batch = b->id;
+	ctx.key = key;
+	va_start(ap, fmt);
+	spgw_log_vat(level, &ctx, fmt, ap);
+	va_end(ap);
+}
+
 /* ---- answers ---- */
 
 /* Back off the whole endpoint: full jitter over an exponential ceiling, at least what the
@@ -283,8 +304,8 @@ static enum spgw_rc again(struct uploader *u, struct xfer *x, int status, const 
 				       : "http_other";
 	spgw_upload_emit(u, &ev);
 	back_off(u, retry_after);
-	spgw_log(SPGW_LOG_WARNING, x->b->id, "%s; %lld records stay pending and are sent again "
-		 "in %lld ms", why, (long long)x->b->records, (long long)(u->until - now_ms()));
+	batch_log(SPGW_LOG_WARNING, x->b, NULL, "%s; %lld records stay pending and are sent again "
+		  "after a backoff", why, (long long)x->b->records);
 	return keep(u, x, status, why);
 }
 
@@ -360,13 +381,12 @@ static enum spgw_rc settle_200(struct uploader *u, struct xfer *x)
 		}
 		for (i = 0; i < a.n; i++)
 			if (a.results[i].status == SPGW_REC_REJECTED)
-				spgw_log(SPGW_LOG_WARNING, b->id, "%s %s rejected by the national "
-					 "platform, now a dead letter: %s", b->table,
-					 a.results[i].key, a.results[i].errors);
-		spgw_log(SPGW_LOG_INFO, b->id, "%s %s: %lld accepted, %lld duplicate, %lld "
-			 "rejected; receipt verified", b->region, b->table,
-			 (long long)a.receipt.accepted, (long long)a.receipt.duplicate,
-			 (long long)a.receipt.rejected);
+				batch_log(SPGW_LOG_WARNING, b, a.results[i].key,
+					  "rejected by the national platform, now a dead letter: "
+					  "%s", a.results[i].errors);
+		batch_log(SPGW_LOG_INFO, b, NULL, "%lld accepted, %lld duplicate, %lld rejected; "
+			  "receipt verified", (long long)a.receipt.accepted,
+			  (long long)a.receipt.duplicate, (long long)a.receipt.rejected);
 		{
 			struct spgw_upload_event ev;
 
@@ -473,7 +493,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 			rc = spgw_error_nomem(u->err, "dead-lettering a batch");
 			break;
 		}
-		spgw_log(SPGW_LOG_ERROR, b->id, "the national platform refused the batch as "
+		batch_log(SPGW_LOG_ERROR, b, NULL, "the national platform refused the batch as "
 			 "malformed (%s); its %lld records are now dead letters (spgw dlq list)",
 			 why, (long long)b->records);
 		rc = spgw_ledger_batch_dead(u->o->ledger, b->id, 400, reason, u->err);
@@ -497,7 +517,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 		break;
 	case 409:
 		if (!strcmp(code, "batch_conflict")) {
-			spgw_log(SPGW_LOG_WARNING, b->id, "%s: the records go in a new batch", why);
+			batch_log(SPGW_LOG_WARNING, b, NULL, "%s: the records go in a new batch", why);
 			rc = spgw_ledger_batch_release(u->o->ledger, b->id, "conflict", why,
 						       u->err);
 			spgw_batch_free(b);
@@ -521,7 +541,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 				rc = spgw_error_nomem(u->err, "dead-lettering a batch");
 				break;
 			}
-			spgw_log(SPGW_LOG_ERROR, b->id, "%s for a single record: it is now a "
+			batch_log(SPGW_LOG_ERROR, b, NULL, "%s for a single record: it is now a "
 				 "dead letter (spgw dlq list)", why);
 			rc = spgw_ledger_batch_dead(u->o->ledger, b->id, 413, reason, u->err);
 			free(reason);
@@ -529,7 +549,7 @@ static enum spgw_rc finish(struct uploader *u, struct xfer *x, CURLcode cc)
 			x->b = NULL;
 			break;
 		}
-		spgw_log(SPGW_LOG_WARNING, b->id, "%s: %lld records go again in batches half "
+		batch_log(SPGW_LOG_WARNING, b, NULL, "%s: %lld records go again in batches half "
 			 "the size", why, (long long)b->records);
 		for (i = 0; i < u->ngroups; i++)
 			if (!strcmp(u->groups[i].region, b->region) &&
