@@ -12,7 +12,10 @@
 #     config/sources/), reports the catalog's flow, stage and item definitions first, maps,
 #     validates, quarantines what is bad, and delivers the rest as signed batches;
 #   - then it prints per city and table what was ingested, quarantined (top reasons) and
-#     delivered, and what the national side holds.
+#     delivered, and what the national side holds;
+#   - and what provincial staff read over the generator's window: the reconciliation of
+#     city systems, gateway and national platform (spgw reconcile, var/reconcile.html) and
+#     the cases that break the province's rules (spgw violations, var/violations.html).
 #
 # DEMO_PROJECTS (default 60) sets the projects per city.
 set -eu
@@ -28,6 +31,10 @@ sim="$top/$build/contrib/national-sim/spgw-national-sim"
 ccsim="$top/$build/contrib/changchun-sim/spgw-changchun-sim"
 gen="$top/$build/contrib/jilin-gen/spgw-jilin-gen"
 regions=220100,220200,220300,220400,220500,220600,220700,220800,222400
+# the generator's window (its defaults): 申报时间 lies in it and nothing happens after it; the
+# reconciliation and the violations report cover the same days
+from=2026-01-01
+to=2026-10-31
 
 # a previous run's servers
 if [ -d var/provincial ]; then
@@ -38,6 +45,7 @@ mkdir -p var/state var/changchun var/data
 
 echo "== generating approval cases for nine cities ($projects projects each)"
 "$gen" --catalog config/catalog/jilin.json --seed 1 --projects "$projects" --regions all \
+	--from "$from" --to "$to" \
 	--changchun var/data/changchun --provincial var/data/provincial \
 	--expected var/data/expected.json
 sim_pid=
@@ -98,6 +106,36 @@ echo "== what the national platform holds (its own store, var/national/national.
 echo
 "$spgw" -c config/spgw.json outbox stats
 "$spgw" -c config/spgw.json receipts verify || status=$?
+
+# What provincial staff read. Both commands exit 1 when they find something, and this data
+# is dirty on purpose (quarantined records never reach the national platform, children wait
+# for their parents, the generator plants second returns and overruns): 1 is the expected
+# answer here, anything above 1 a real failure. Their whole text goes to var/, the summary
+# to the screen.
+# staff CMD: run `spgw CMD` over the window with its report in var/CMD.html and its whole text
+# in var/CMD.txt; 1 is an answer, more fails the demo with the text shown.
+staff() {
+	rs=0
+	"$spgw" -c config/spgw.json "$1" --from "$from" --to "$to" \
+		--report "var/$1.html" >"var/$1.txt" || rs=$?
+	if [ "$rs" -gt 1 ]; then
+		cat "var/$1.txt"
+		exit "$rs"
+	fi
+}
+echo
+echo "== 对账 reconciliation, business days $from to $to (spgw reconcile)"
+staff reconcile
+# the summary: from the count of tables that agree and differ to the end
+sed -n '/^[0-9]* table(s): /,$p' var/reconcile.txt
+echo
+echo "== 违规办件 violations, cases dated $from to $to (spgw violations)"
+staff violations
+# the summary: the heading and the table per city, up to the blank line after it
+awk '/^$/ && ++blank == 2 { exit } { print }' var/violations.txt
+echo
 echo "what the generator meant: var/data/expected.json; the ledger: var/state/spgw.db;"
-echo "the quarantine for the cities to fix: var/quarantine.csv"
+echo "the quarantine for the cities to fix: var/quarantine.csv; for provincial staff:"
+echo "var/reconcile.html and var/violations.html (the whole text: var/reconcile.txt and"
+echo "var/violations.txt)"
 exit $status

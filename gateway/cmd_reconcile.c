@@ -67,7 +67,10 @@ static void help(FILE *out)
 		"  --history          the runs kept, newest first; --run N shows run N again\n"
 		"\n"
 		"Exit status 0 when everything agrees, 1 when something differs or could not be\n"
-		"known, 2 for a wrong command line, 3 for configuration problems.\n");
+		"known (a count that failed, a national answer not taken; a plugin that cannot\n"
+		"count at all is \"not counted\" without that), 2 for a wrong command line or a run\n"
+		"that does not exist, 3 for configuration problems, 6 when the run was interrupted\n"
+		"or could not go on (it is kept as incomplete).\n");
 }
 
 /* A real calendar date YYYY-MM-DD. */
@@ -577,9 +580,11 @@ int spgw_cmd_reconcile(const struct spgw_cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (rc) {
 		spgw_cmd_perror(&err);
-		status = spgw_cmd_exit(rc);
+		status = run && rc == SPGW_E_NOTFOUND ? SPGW_EXIT_USAGE : spgw_cmd_exit(rc);
 		if (status == SPGW_EXIT_OK)
 			status = SPGW_EXIT_ERROR;
+		if (stop_flag)
+			fprintf(stderr, "spgw: interrupted; the run is kept as incomplete\n");
 		goto out;
 	}
 	if (report || json) {
