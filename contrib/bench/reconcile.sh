@@ -76,7 +76,8 @@ if [ ! -s "$work/nat/national.db" ]; then
 fi
 [ -f "$work/state/keys/gateway.key" ] || {
 	cat > "$work/spgw.json" <<JSON
-{ "state_dir": "state", "sources_dir": "sources", "national": { "url": "https://127.0.0.1:1/x",
+{ "state_dir": "state", "sources_dir": "sources", "schema": "$top/config/schema/spgl-v3.json",
+  "mappings_dir": "$top/config/mappings", "national": { "url": "https://127.0.0.1:1/x",
   "gateway_id": "220000-01", "national_public_key": "nat/national.pub" } }
 JSON
 	"$spgw" -c "$work/spgw.json" keygen > /dev/null 2>&1
