@@ -17,6 +17,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -561,6 +562,8 @@ static void *upload_main(void *arg)
 			}
 		}
 		spgw_upload_stats_clear(&st);
+		/* idle now: the cache's pages go back (an idle daemon stays small) */
+		spgw_ledger_shrink(l);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_s;
 		pthread_mutex_lock(&d->mu);
@@ -1062,6 +1065,14 @@ static void housekeep(struct daemon *d, const char *state)
 		d->disk_paused = 0;
 	}
 	d->last_housekeep = mono_s();
+	/* between rounds the daemon holds little: give the page caches and the freed heap back
+	 * to the system, so an idle gateway is as small as it looks (glibc's malloc_trim) */
+	spgw_ledger_shrink(d->ledger);
+	pthread_mutex_lock(&d->status_mu);
+	spgw_ledger_shrink(d->status_ledger);
+	pthread_mutex_unlock(&d->status_mu);
+	if (!d->npulls)
+		malloc_trim(0);
 }
 
 static void notify_status(struct daemon *d)

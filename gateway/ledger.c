@@ -36,6 +36,19 @@ static const char *const stmt_sql[LEDGER_ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13,"
 		" ?14, ?15)",
 	[LEDGER_ST_PUT_DATA] = "INSERT INTO outbox_data (id, data) VALUES (?1, ?2)",
+	/* the tallies a put changes (migration 10: not by trigger, see there): the new version
+	 * waits, held while it has no day; the version before stops being the key's newest */
+	[LEDGER_ST_TALLY_PUT] =
+		"INSERT INTO tally VALUES (?1, ?2, CASE WHEN ?3 IS NULL THEN 'held'"
+		" ELSE 'pending' END, ?4) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[LEDGER_ST_KEYDAY_PUT] =
+		"INSERT INTO keyday VALUES (?1, ?2, coalesce(?3, ''), 'pending', ?4)"
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[LEDGER_ST_KEYDAY_PREV] =
+		"INSERT INTO keyday SELECT o.region, o.spgl_table, coalesce(o.day, ''), o.state, -1"
+		" FROM outbox o WHERE o.region = ?1 AND o.spgl_table = ?2 AND o.record_key = ?3"
+		" AND o.version = ?4 - 1 AND o.state IN ('pending', 'dead')"
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
 	[LEDGER_ST_CURSOR_GET] = "SELECT cursor FROM cursors WHERE source = ?1",
 	[LEDGER_ST_CURSOR_SET] =
 		"INSERT INTO cursors (source, cursor, updated_at) VALUES (?1, ?2, ?3)"
@@ -199,6 +212,8 @@ enum spgw_rc spgw_ledger_prepare(struct spgw_ledger *l, struct spgw_error *err)
 
 /* ---- transactions ---- */
 
+static int flush_puts(struct spgw_ledger *l);
+
 enum spgw_rc spgw_ledger_begin(struct spgw_ledger *l, struct spgw_error *err)
 {
 	sqlite3_stmt *s = l->st[LEDGER_ST_BEGIN];
@@ -227,6 +242,12 @@ enum spgw_rc spgw_ledger_commit(struct spgw_ledger *l, struct spgw_error *err)
 		spgw_ledger_rollback(l);
 		return rc;
 	}
+	src = flush_puts(l);
+	if (src != SQLITE_DONE) {
+		rc = spgw_ledger_db_fail(l, src, "counting the transaction's records", err);
+		spgw_ledger_rollback(l);
+		return rc;
+	}
 	src = spgw_ledger_step_write(l, s);
 	sqlite3_reset(s);
 	if (src == SQLITE_DONE) {
@@ -248,6 +269,7 @@ void spgw_ledger_rollback(struct spgw_ledger *l)
 		sqlite3_reset(s);
 	}
 	l->in_txn = 0;
+	l->nputs = 0; /* what was counted went with the transaction */
 }
 
 /* ---- cursors ---- */
@@ -309,6 +331,82 @@ static int column_valid(sqlite3_stmt *s, int col)
 	if (sqlite3_column_type(s, col) == SQLITE_NULL)
 		return SPGW_VALID_NONE;
 	return sqlite3_column_int(s, col) ? SPGW_VALID_YES : SPGW_VALID_NO;
+}
+
+/* Add the counted puts to the tallies (migration 10) and forget them. SQLITE_DONE or the
+ * code of the write that failed. */
+static int flush_puts(struct spgw_ledger *l)
+{
+	size_t i;
+	int src = SQLITE_DONE;
+
+	for (i = 0; i < l->nputs && src == SQLITE_DONE; i++) {
+		const struct ledger_put_count *c = &l->puts[i];
+		sqlite3_stmt *t = l->st[LEDGER_ST_TALLY_PUT], *k = l->st[LEDGER_ST_KEYDAY_PUT];
+
+		spgw_ledger_bind_text(t, 1, c->region);
+		spgw_ledger_bind_text(t, 2, c->table);
+		spgw_ledger_bind_text(t, 3, c->day[0] ? c->day : NULL);
+		sqlite3_bind_int64(t, 4, c->n);
+		src = spgw_ledger_step_write(l, t);
+		sqlite3_reset(t);
+		if (src != SQLITE_DONE)
+			break;
+		spgw_ledger_bind_text(k, 1, c->region);
+		spgw_ledger_bind_text(k, 2, c->table);
+		spgw_ledger_bind_text(k, 3, c->day);
+		sqlite3_bind_int64(k, 4, c->n);
+		src = spgw_ledger_step_write(l, k);
+		sqlite3_reset(k);
+	}
+	l->nputs = 0;
+	return src;
+}
+
+/* What a put changes in the tallies: counted now, written at commit; the version before
+ * stops being the key's newest at once (it needs the outbox, and versions are few). */
+static int put_tallies(struct spgw_ledger *l, const struct spgw_outbox_record *r,
+		       sqlite3_int64 version)
+{
+	const char *day = r->day ? r->day : "";
+	struct ledger_put_count *c;
+	size_t i;
+	int src = SQLITE_DONE;
+
+	for (i = 0; i < l->nputs; i++)
+		if (!strcmp(l->puts[i].day, day) && !strcmp(l->puts[i].table, r->table) &&
+		    !strcmp(l->puts[i].region, r->region))
+			break;
+	if (i == l->nputs && (i == LEDGER_PUT_COUNTS || strlen(r->region) >= sizeof(c->region) ||
+			      strlen(r->table) >= sizeof(c->table) || strlen(day) >= sizeof(c->day))) {
+		src = flush_puts(l); /* full, or names too long to keep: written now */
+		i = 0;
+	}
+	if (src != SQLITE_DONE)
+		return src;
+	c = &l->puts[i];
+	if (i == l->nputs) {
+		if (strlen(r->region) >= sizeof(c->region) || strlen(r->table) >= sizeof(c->table) ||
+		    strlen(day) >= sizeof(c->day))
+			return SQLITE_TOOBIG;
+		snprintf(c->region, sizeof(c->region), "%s", r->region);
+		snprintf(c->table, sizeof(c->table), "%s", r->table);
+		snprintf(c->day, sizeof(c->day), "%s", day);
+		c->n = 0;
+		l->nputs++;
+	}
+	c->n++;
+	if (version) {
+		sqlite3_stmt *s = l->st[LEDGER_ST_KEYDAY_PREV];
+
+		spgw_ledger_bind_text(s, 1, r->region);
+		spgw_ledger_bind_text(s, 2, r->table);
+		spgw_ledger_bind_text(s, 3, r->key);
+		sqlite3_bind_int64(s, 4, version + 1);
+		src = spgw_ledger_step_write(l, s);
+		sqlite3_reset(s);
+	}
+	return src;
 }
 
 enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_record *r,
@@ -386,6 +484,9 @@ enum spgw_rc spgw_ledger_put(struct spgw_ledger *l, const struct spgw_outbox_rec
 		sqlite3_bind_null(sd, 2);
 	src = spgw_ledger_step_write(l, sd);
 	sqlite3_reset(sd);
+	if (src != SQLITE_DONE)
+		goto fail;
+	src = put_tallies(l, r, version);
 	if (src != SQLITE_DONE)
 		goto fail;
 	*result = version ? SPGW_PUT_VERSION : SPGW_PUT_NEW;

@@ -428,6 +428,15 @@ enum spgw_rc spgw_ledger_table_status(struct spgw_ledger *l, const char *today,
 				      struct spgw_error *err);
 /* The ledger file's size in bytes (main database plus write-ahead log). */
 int64_t spgw_ledger_size(struct spgw_ledger *l);
+/*
+ * Count the tallies of spgw status and reconciliation again from the outbox itself (one
+ * transaction). For a ledger whose outbox was written by other means than spgw_ledger_put()
+ * (a benchmark's generator, an import); spgw's own writes keep them exact.
+ */
+enum spgw_rc spgw_ledger_rebuild_tallies(struct spgw_ledger *l, struct spgw_error *err);
+/* Give back the memory of the connection's page cache (a daemon between rounds: an idle
+ * connection keeps up to its cache size of pages otherwise). */
+void spgw_ledger_shrink(struct spgw_ledger *l);
 /* The ledger's directory (the state directory), borrowed. */
 const char *spgw_ledger_dir(const struct spgw_ledger *l);
 

@@ -15,6 +15,9 @@
  * on the same state directory, or an operator's sqlite3 shell, holds it briefly. */
 #define LEDGER_BUSY_MS 5000
 
+/* Distinct (region, table, day) of puts counted per transaction before they are written. */
+#define LEDGER_PUT_COUNTS 64
+
 /* Slots of spgw_ledger_lazy(). */
 #define LEDGER_LAZY_COUNT 16
 
@@ -36,6 +39,9 @@ enum ledger_stmt {
 	LEDGER_ST_Q_UPDATE,
 	LEDGER_ST_CHILDREN,
 	LEDGER_ST_Q_WAITING,
+	LEDGER_ST_TALLY_PUT,
+	LEDGER_ST_KEYDAY_PUT,
+	LEDGER_ST_KEYDAY_PREV,
 	LEDGER_ST_COUNT
 };
 
@@ -53,6 +59,15 @@ struct spgw_ledger {
 	/* statements prepared on first use by the less frequent operations (ledger_recon.c),
 	 * kept for the connection's life: spgw_ledger_lazy() */
 	sqlite3_stmt *lazy[LEDGER_LAZY_COUNT];
+	/* the puts of the open transaction, per region, table and day, added to the tallies
+	 * at commit (a handful of writes per transaction instead of two per record) */
+	struct ledger_put_count {
+		char region[8];
+		char table[64];
+		char day[16]; /* "" while unknown: held */
+		int64_t n;
+	} puts[LEDGER_PUT_COUNTS];
+	size_t nputs;
 };
 
 /* A statement of slot `slot` (an enum of the module that uses it, below

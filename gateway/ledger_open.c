@@ -455,6 +455,14 @@ static const char *const migrations[] = {
 	"  action TEXT"                        /* requeued, or NULL */
 	") STRICT;"
 	"CREATE INDEX recon_keys_run ON recon_keys (run, region, spgl_table, day);",
+	/* 10: the tallies of 7 and 9 follow a put from the put itself (ledger.c), not from
+	 * triggers on INSERT: any trigger on a table makes SQLite keep a statement journal of
+	 * every page each insert touches, which halved ingest (measured: 220,000 records 6.9 s
+	 * without, 12.9 s with). Changes of state keep their triggers: those statements are
+	 * few and touch many rows each. A ledger written by other means gets its tallies back
+	 * with spgw_ledger_rebuild_tallies(). */
+	"DROP TRIGGER tally_insert;"
+	"DROP TRIGGER keyday_insert;",
 };
 #define LEDGER_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -678,7 +686,9 @@ static enum spgw_rc configure(struct spgw_ledger *l, struct spgw_error *err)
 					   err);
 	}
 	/* synchronous: see the top of this file; foreign_keys: so that later migrations (the
-	 * delivery tables) can rely on their REFERENCES clauses */
+	 * delivery tables) can rely on their REFERENCES clauses. temp_store stays a file: a
+	 * statement that fires the tallies' triggers keeps a statement journal, and a batch's
+	 * thousand rows in memory cost 90 MiB (measured) */
 	snprintf(sql, sizeof(sql),
 		 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d",
 		 LEDGER_CACHE_KIB);
@@ -691,7 +701,7 @@ static enum spgw_rc configure(struct spgw_ledger *l, struct spgw_error *err)
 /* Apply migrations from the database's version up, one transaction each. */
 static enum spgw_rc migrate(struct spgw_ledger *l, struct spgw_error *err)
 {
-	char sql[96];
+	char sql[160];
 	long long uv = 0;
 	int src;
 
@@ -807,6 +817,35 @@ enum spgw_rc spgw_ledger_open(const char *state_dir, struct spgw_ledger **out,
 			      struct spgw_error *err)
 {
 	return open_ledger(state_dir, 1, out, err);
+}
+
+enum spgw_rc spgw_ledger_rebuild_tallies(struct spgw_ledger *l, struct spgw_error *err)
+{
+	static const char sql[] =
+		"DELETE FROM tally; DELETE FROM keyday;"
+		"INSERT INTO tally SELECT region, spgl_table, " LEDGER_PHASE("") ", count(*)"
+		"  FROM outbox GROUP BY 1, 2, 3;"
+		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), state, count(*)"
+		"  FROM outbox AS n WHERE state IN ('pending', 'dead') AND " NO_NEWER("n")
+		"  GROUP BY 1, 2, 3, 4;"
+		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'delivered', count(*)"
+		"  FROM outbox AS n WHERE state = 'delivered' AND " NO_NEWER_DELIVERED("n")
+		"  GROUP BY 1, 2, 3;"
+		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'valid', count(*)"
+		"  FROM outbox AS n WHERE state = 'delivered' AND valid = 1 AND "
+		NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;";
+	enum spgw_rc rc = spgw_ledger_begin(l, err);
+	int src;
+
+	if (rc)
+		return rc;
+	src = exec(l, sql);
+	if (src != SQLITE_OK) {
+		rc = spgw_ledger_db_fail(l, src, "counting the outbox again", err);
+		spgw_ledger_rollback(l);
+		return rc;
+	}
+	return spgw_ledger_commit(l, err);
 }
 
 enum spgw_rc spgw_ledger_open_unchecked(const char *state_dir, struct spgw_ledger **out,

@@ -13,6 +13,12 @@
 /* Runs kept per source: enough for weeks of five-minute pulls, a bounded table either way. */
 #define RUNS_KEPT 1000
 
+void spgw_ledger_shrink(struct spgw_ledger *l)
+{
+	if (l && l->db && !l->in_txn)
+		sqlite3_db_release_memory(l->db);
+}
+
 const char *spgw_ledger_dir(const struct spgw_ledger *l)
 {
 	return l->dir;

@@ -340,6 +340,21 @@ static int run(struct gen *g)
 	}
 	if (gen_exec(g, "COMMIT"))
 		goto out;
+	{
+		/* the rows went in around spgw_ledger_put: the tallies of spgw status and
+		 * reconciliation are counted again from them */
+		struct spgw_ledger *led = NULL;
+		struct spgw_error e;
+
+		memset(&e, 0, sizeof(e));
+		if (spgw_ledger_open_unchecked(g->ledger, &led, &e) ||
+		    spgw_ledger_rebuild_tallies(led, &e)) {
+			fprintf(stderr, "spgw-sim-client make-ledger: %s: %s\n", g->ledger, e.text);
+			spgw_ledger_close(led);
+			goto out;
+		}
+		spgw_ledger_close(led);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("make-ledger %s: %ld keys, %ld versions (%ld delivered) in %.1f s\n", path,
 	       (long)(nr * nt) * g->records, g->rows, g->delivered,
