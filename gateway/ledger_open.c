@@ -56,6 +56,17 @@
 #define NO_NEWER(A) "NOT EXISTS (SELECT 1 FROM outbox o WHERE " KEY_OF(A) " AND o.version > " \
 	A ".version)"
 #define UPSERT_N " ON CONFLICT DO UPDATE SET n = n + excluded.n;"
+/* keyday counted from the outbox: migration 9's first fill, spgw_ledger_rebuild_tallies() */
+#define KEYDAY_FILL                                                                        \
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), state, count(*)"  \
+	"  FROM outbox AS n WHERE state IN ('pending', 'dead') AND " NO_NEWER("n")         \
+	"  GROUP BY 1, 2, 3, 4;"                                                           \
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'delivered',"    \
+	"  count(*) FROM outbox AS n WHERE state = 'delivered' AND "                       \
+	NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;"                                      \
+	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'valid', count(*)" \
+	"  FROM outbox AS n WHERE state = 'delivered' AND valid = 1 AND "                  \
+	NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;"
 
 /*
  * Schema migrations: migrations[i] takes user_version i to i + 1, in one transaction.
@@ -353,15 +364,7 @@ static const char *const migrations[] = {
 	"  n INTEGER NOT NULL,"
 	"  PRIMARY KEY (region, spgl_table, day, kind)"
 	") STRICT, WITHOUT ROWID;"
-	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), state, count(*)"
-	"  FROM outbox AS n WHERE state IN ('pending', 'dead') AND " NO_NEWER("n")
-	"  GROUP BY 1, 2, 3, 4;"
-	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'delivered', count(*)"
-	"  FROM outbox AS n WHERE state = 'delivered' AND " NO_NEWER_DELIVERED("n")
-	"  GROUP BY 1, 2, 3;"
-	"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'valid', count(*)"
-	"  FROM outbox AS n WHERE state = 'delivered' AND valid = 1 AND "
-	NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;"
+	KEYDAY_FILL
 	/* a put appends the key's newest version: the one before stops being it */
 	"CREATE TRIGGER keyday_insert AFTER INSERT ON outbox BEGIN"
 	"  INSERT INTO keyday SELECT NEW.region, NEW.spgl_table, coalesce(NEW.day, ''),"
@@ -825,15 +828,7 @@ enum spgw_rc spgw_ledger_rebuild_tallies(struct spgw_ledger *l, struct spgw_erro
 		"DELETE FROM tally; DELETE FROM keyday;"
 		"INSERT INTO tally SELECT region, spgl_table, " LEDGER_PHASE("") ", count(*)"
 		"  FROM outbox GROUP BY 1, 2, 3;"
-		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), state, count(*)"
-		"  FROM outbox AS n WHERE state IN ('pending', 'dead') AND " NO_NEWER("n")
-		"  GROUP BY 1, 2, 3, 4;"
-		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'delivered', count(*)"
-		"  FROM outbox AS n WHERE state = 'delivered' AND " NO_NEWER_DELIVERED("n")
-		"  GROUP BY 1, 2, 3;"
-		"INSERT INTO keyday SELECT region, spgl_table, coalesce(day, ''), 'valid', count(*)"
-		"  FROM outbox AS n WHERE state = 'delivered' AND valid = 1 AND "
-		NO_NEWER_DELIVERED("n") "  GROUP BY 1, 2, 3;";
+		KEYDAY_FILL;
 	enum spgw_rc rc = spgw_ledger_begin(l, err);
 	int src;
 
