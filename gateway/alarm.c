@@ -9,6 +9,8 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "status.h"
+
 static const char *const checked[] = {
 	SPGW_ALARM_EXPIRY, SPGW_ALARM_FAILING, SPGW_ALARM_RESTARTS,
 	SPGW_ALARM_PENDING, SPGW_ALARM_DISK,
@@ -112,24 +114,10 @@ static enum spgw_rc last_run(void *ud, const struct spgw_run_row *r, int64_t str
 	return rc;
 }
 
-/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" to Unix seconds; -1 when malformed. */
-static int64_t utc_seconds(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
-}
-
 static enum spgw_rc table_age(void *ud, const struct spgw_table_status *t)
 {
 	struct check *k = ud;
-	int64_t at = utc_seconds(t->oldest_pending_at), limit;
+	int64_t at = spgw_status_utc_seconds(t->oldest_pending_at), limit;
 	char subject[96], msg[600];
 
 	if (at < 0)

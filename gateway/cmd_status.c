@@ -50,18 +50,14 @@ static long long num(const json_t *o, const char *k)
 /* "2026-11-23T09:40:02Z" as Beijing "11-23 17:40:02"; "-" when absent. */
 static const char *bj(const char *utc, char out[32])
 {
+	int64_t at = spgw_status_utc_seconds(utc);
+	time_t t = (time_t)at + 8 * 3600;
 	struct tm tm;
-	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (!utc || sscanf(utc, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+	if (at < 0) {
 		snprintf(out, 32, "-");
 		return out;
 	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm) + 8 * 3600;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%m-%d %H:%M:%S", &tm);
 	return out;

@@ -16,7 +16,7 @@ struct collect {
 	json_t *schedule; /* source name -> {schedule, next_run, running} */
 };
 
-static int64_t utc_seconds(const char *s)
+int64_t spgw_status_utc_seconds(const char *s)
 {
 	struct tm tm;
 
@@ -64,7 +64,7 @@ static enum spgw_rc on_table(void *ud, const struct spgw_table_status *t)
 {
 	struct collect *k = ud;
 	const struct spgw_table *st = k->schema ? spgw_schema_table(k->schema, t->table) : NULL;
-	int64_t at = utc_seconds(t->oldest_pending_at);
+	int64_t at = spgw_status_utc_seconds(t->oldest_pending_at);
 	json_t *r = region(k, t->region[0] ? t->region : "?");
 	json_t *o;
 
@@ -131,7 +131,7 @@ static enum spgw_rc on_recon(void *ud, const struct spgw_recon_run *r)
 static enum spgw_rc on_daemon(void *ud, const struct spgw_daemon_row *d)
 {
 	struct collect *k = ud;
-	int64_t beat = utc_seconds(d->beat_at);
+	int64_t beat = spgw_status_utc_seconds(d->beat_at);
 	int alive = !strcmp(d->state, "stopped") ? 0
 		    : beat >= 0 && k->now - beat <= SPGW_STATUS_BEAT_STALE_S;
 	json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:b}", "state", alive ? d->state : "stopped",

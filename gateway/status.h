@@ -38,6 +38,10 @@ enum spgw_rc spgw_status_collect(struct spgw_ledger *l, const struct spgw_config
 				 const struct spgw_schema *schema, int64_t now, json_t **out,
 				 struct spgw_error *err);
 
+/* Unix time of an RFC 3339 UTC time as the ledger writes it ("2026-11-23T09:40:02Z");
+ * -1 when `s` is NULL or not one. */
+int64_t spgw_status_utc_seconds(const char *s);
+
 /* "YYYY-MM-DD" of Unix time `t` in Beijing time (UTC+8), into out[11]. */
 void spgw_status_beijing_date(int64_t t, char out[11]);
 
